@@ -1,0 +1,121 @@
+/*
+ * park.c - address-keyed wait queues: a futex for Gs.
+ *
+ * rt_futex_wait(addr, val, deadline) parks the calling G on the queue for
+ * `addr` if *addr still equals val; rt_futex_wake(addr, n) readies up to n
+ * of them in FIFO order.  Like the kernel futex, the value check and the
+ * enqueue happen under the bucket lock that the waker also takes, so a
+ * wake between "value changed" and "went to sleep" cannot be lost.
+ *
+ * Buckets: RT_NBUCKETS lists hashed by address, each guarded by its own
+ * rt_mutex; a waiter is the G itself (g->waitnext, g->waitaddr), so
+ * waiting allocates nothing.  Timeouts use the G's timer; a waiter whose
+ * timer won the wake-once race removes itself under the bucket lock.
+ *
+ * Rejected: Go's semaphore treap (we need addresses chosen by the program
+ * and FIFO within an address; per-bucket lists are enough at these sizes).
+ */
+#include <errno.h>
+
+#include "atomic.h"
+#include "internal.h"
+
+#define RT_NBUCKETS 1024
+
+struct bucket {
+	rt_mutex lock;
+	struct rt_g *head, *tail;
+} __attribute__((aligned(64)));
+
+static struct bucket buckets[RT_NBUCKETS];
+
+static struct bucket *bucket_of(void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	a ^= a >> 17;
+	a *= 0x9e3779b97f4a7c15ull;
+	return &buckets[(a >> 40) % RT_NBUCKETS];
+}
+
+static bool unlock_bucket(struct rt_g *g, void *arg)
+{
+	rt_unlock(&((struct bucket *)arg)->lock);
+	return true;
+}
+
+/* Remove g from b if it is still queued (b->lock held). */
+static bool dequeue(struct bucket *b, struct rt_g *g)
+{
+	struct rt_g **pp = &b->head, *prev = NULL;
+	for (struct rt_g *w = b->head; w; prev = w, w = w->waitnext) {
+		if (w == g) {
+			*pp = w->waitnext;
+			if (b->tail == w)
+				b->tail = prev;
+			w->waitnext = NULL;
+			return true;
+		}
+		pp = &w->waitnext;
+	}
+	return false;
+}
+
+int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline)
+{
+	struct rt_g *g = rt_getg();
+	struct bucket *b = bucket_of(addr);
+	rt_lock(&b->lock);
+	if (rt_load(addr) != val) {
+		rt_unlock(&b->lock);
+		return EAGAIN;
+	}
+	if (deadline >= 0 && deadline <= rt_nanotime()) {
+		rt_unlock(&b->lock);
+		return ETIMEDOUT;
+	}
+	g->waitaddr = addr;
+	g->waitnext = NULL;
+	if (b->tail)
+		b->tail->waitnext = g;
+	else
+		b->head = g;
+	b->tail = g;
+	rt_prepare_wait(g);
+	int r = rt_park(unlock_bucket, b, WAIT_FUTEX, deadline);
+	if (r == RT_TIMEDOUT) {
+		rt_lock(&b->lock);
+		dequeue(b, g);
+		rt_unlock(&b->lock);
+		return ETIMEDOUT;
+	}
+	return 0;
+}
+
+int rt_futex_wake(uint32_t *addr, int n)
+{
+	struct bucket *b = bucket_of(addr);
+	int woken = 0;
+	rt_lock(&b->lock);
+	struct rt_g *prev = NULL, *w = b->head;
+	while (w && woken < n) {
+		struct rt_g *next = w->waitnext;
+		if (w->waitaddr == addr) {
+			if (prev)
+				prev->waitnext = next;
+			else
+				b->head = next;
+			if (b->tail == w)
+				b->tail = prev;
+			w->waitnext = NULL;
+			/* false: its timer already woke it; it will see
+			 * itself gone and report the timeout. */
+			if (rt_wake(w, RT_WOKEN))
+				woken++;
+		} else {
+			prev = w;
+		}
+		w = next;
+	}
+	rt_unlock(&b->lock);
+	return woken;
+}

@@ -1,0 +1,125 @@
+/*
+ * rt.h - the runtime API that shim/ calls.  It speaks of Gs, parking,
+ * deadlines and stacks; POSIX names and error conventions belong to shim/.
+ *
+ * Units: deadlines and times are CLOCK_MONOTONIC nanoseconds (int64_t);
+ * sizes are bytes.  Functions returning int return 0 or a positive errno
+ * value, never -1/errno.
+ *
+ * Thread-safety: every function may be called from any G.  None may be
+ * called from a signal handler unless it says so.
+ */
+#ifndef GREENRUN_RT_H
+#define GREENRUN_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+/* Hooks into the real C library that only shim/ may resolve (the runtime
+ * never calls a public pthread name).  Filled before rt_init. */
+struct rt_os {
+	/* create a detached OS thread running fn(arg) with a stack of
+	 * `stack` bytes; returns 0 or an errno value */
+	int (*thread_create)(void *(*fn)(void *), void *arg, size_t stack);
+};
+extern struct rt_os rt_os;
+
+/* Start the runtime and adopt the calling (main) thread as G1.  Returns
+ * NULL, or a message saying why greenrun cannot run in this process (the
+ * shim then prints it and exits).  Idempotent; not thread-safe (called from
+ * the constructor before other threads exist). */
+const char *rt_init(void);
+bool rt_started(void);
+
+/* The running G.  Never NULL once rt_init succeeded (on g0 returns g0). */
+static inline struct rt_g *rt_getg(void)
+{
+	extern __thread struct rt_g *rt_curg_tls;
+	return rt_curg_tls;
+}
+
+/* ---- G lifecycle ------------------------------------------------------- */
+struct rt_spawn_attr {
+	size_t stacksize;   /* usable stack bytes; 0 = default */
+	size_t guardsize;   /* bytes of guard below the stack */
+	void *stackaddr;    /* program-provided stack (lowest address) or NULL */
+	size_t stackaddr_size;
+	bool detached;
+	const void *shimdata;   /* copied into g->shim before the G can run */
+	size_t shimlen;
+	void **tp_out;          /* receives the pthread_t before the G can run */
+};
+
+/* Create a runnable G that runs fn(arg) and then rt_gexit(its result).
+ * Returns 0 and *out, EAGAIN (no memory/address space), EINVAL (stack
+ * too small).  The new G gets its own TLS; it runs on this P next. */
+int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
+	     struct rt_g **out);
+
+/* End the calling G with `retval`.  The caller has already run every
+ * program-visible destructor.  Never returns.  When it was the last live
+ * program thread (main already exited), the process exits with status 0. */
+void rt_gexit(void *retval) __attribute__((noreturn));
+
+/* Wait for g to end.  deadline: -1 forever, 0 try only (EBUSY), else
+ * absolute monotonic ns (ETIMEDOUT).  EINVAL: detached or already being
+ * joined; EDEADLK: g is the caller.  On 0, *retval (if non-NULL) gets the
+ * value and g's memory is released. */
+int rt_join(struct rt_g *g, int64_t deadline, void **retval);
+
+/* Mark g detached (its memory goes when it ends).  EINVAL if already. */
+int rt_detach(struct rt_g *g);
+
+/* The live G whose pthread_t (TCB address) is tp, or NULL. */
+struct rt_g *rt_g_from_tp(void *tp);
+
+/* The innermost cleanup buffer glibc's __pthread_register_cancel recorded
+ * in the calling G's TCB (cleanup_jmp_buf), or NULL. */
+void *rt_tcb_cleanup_buf(void);
+
+/* Count of program threads that have not ended. */
+int64_t rt_nlive(void);
+
+/* Stack of g: [*lo, *lo + *size) and the size the creator asked for. */
+void rt_g_stack(struct rt_g *g, uintptr_t *lo, size_t *size, size_t *guard);
+
+/* ---- scheduling ---------------------------------------------------------- */
+/* Let other Gs run; the caller goes to the back of its P's queue. */
+void rt_yield(void);
+
+/* CLOCK_MONOTONIC now, ns (vDSO). */
+int64_t rt_nanotime(void);
+
+/* Park until deadline (absolute monotonic ns). */
+void rt_sleep_until(int64_t deadline);
+
+/* ---- parking (a futex analogue for Gs) ---------------------------------- */
+enum { RT_WOKEN = 0, RT_TIMEDOUT = 1 };
+
+/* Callback run on g0 after the caller is switched out; typically releases
+ * the lock that guards the wait structure the G just joined.  Returning
+ * false resumes the G at once (it was not parked). */
+typedef bool (*rt_unlockf)(struct rt_g *g, void *arg);
+
+/* Arm the wake-once token before publishing the G on a wait structure. */
+void rt_prepare_wait(struct rt_g *g);
+
+/* Park the calling G.  deadline -1: no timeout.  Returns RT_WOKEN or
+ * RT_TIMEDOUT (only with a deadline). */
+int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline);
+
+/* Wake a G parked with rt_park, once: true when this call woke it, false
+ * when something else (its timer, another waker) already did.  Callable
+ * from G or g0 context with a P. */
+bool rt_wake(struct rt_g *g, int res);
+
+/* Address-keyed wait queue (park.c).  rt_futex_wait parks while *addr ==
+ * val: 0 woken, EAGAIN value differed, ETIMEDOUT deadline passed.
+ * rt_futex_wake wakes up to n waiters on addr, returns how many. */
+int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline);
+int rt_futex_wake(uint32_t *addr, int n);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * stack.c - stack slots: pooled, lazily committed, reused LIFO.
+ *
+ * Model.  A slot is one G's whole memory: an optional PROT_NONE guard at
+ * the bottom, the usable stack, and at the top the TLS block, TCB and the
+ * struct rt_g (tls.c has the layout).  Slots of one size class are carved
+ * from large MAP_NORESERVE | MADV_NOHUGEPAGE reservations ("chunks") so a
+ * million threads cost ~1,000 VMAs, not a million (vm.max_map_count is
+ * 65,530 here).  Memory is committed by the kernel on first touch: an idle
+ * G touches about two pages.  DESIGN.md section 4.
+ *
+ * Reuse.  Freed slots go on their class's LIFO free array, so the next
+ * spawn gets the hottest slot (resident pages, warm TLS; create+first-run
+ * ~0.7 us instead of ~4 us).  A slot that ran deep (lowest sp seen at a
+ * switch more than RT_DEEP_BYTES below the top) has its deep pages given
+ * back with MADV_DONTNEED when freed.  When a class holds more than
+ * RT_HOT_SLOTS untrimmed free slots, a newly freed slot is trimmed whole:
+ * its DTV is released, its malloc tcache pointer is kept in the free-array
+ * entry, and every page goes back to the kernel.
+ *
+ * Guards.  mprotect splits a VMA, costing two VMAs per slot, so only the
+ * first `guard_budget` slots (a quarter of vm.max_map_count) get a real
+ * guard page; later slots keep the gap unprotected and rely on the stack
+ * pointer check at every switch (proc.c).  Overflow into a guard is
+ * reported by the SIGSEGV handler (signal.c) with rt_stack_find.
+ *
+ * Locks: each class's lock guards its free array and carving cursor; the
+ * class list and chunk registry are guarded by classlock.  The registry is
+ * append-only with an atomic count so the SIGSEGV handler reads it without
+ * locks.  All leaf locks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "internal.h"
+
+#define RT_PAGE 4096ul
+#define RT_HOT_SLOTS 128
+#define RT_DEEP_BYTES (64 * 1024)
+#define RT_MAX_CHUNKS 65536
+#define RT_CHUNK_BYTES (256ul << 20)
+
+struct freeslot {
+	uintptr_t base;
+	void *tcache, *arena; /* carried malloc tcache of a trimmed slot */
+	bool trimmed;         /* TLS must be built fresh */
+	bool guarded;         /* its guard page is PROT_NONE */
+};
+
+struct rt_slotclass {
+	size_t stack;    /* usable stack bytes (class key) */
+	size_t guard;    /* guard bytes, page multiple (class key) */
+	size_t slotsize; /* whole slot, page multiple */
+	rt_mutex lock;
+	struct freeslot *free; /* guarded by lock */
+	size_t nfree, capfree, nhot;
+	uintptr_t cur, end; /* carving cursor in the newest chunk */
+	struct rt_slotclass *next;
+};
+
+struct chunk {
+	uintptr_t base, end;
+	struct rt_slotclass *cls;
+};
+
+static rt_mutex classlock;
+static struct rt_slotclass *classes;
+static struct chunk chunks[RT_MAX_CHUNKS];
+static size_t nchunks; /* atomic; entries below it are immutable */
+static size_t guard_budget, guards_used;
+static uint32_t faketid_next = 1u << 22;
+
+/* Orphaned tcaches from user-provided stacks, handed to fresh slots. */
+static rt_mutex orphanlock;
+static struct {
+	void *tcache, *arena;
+} orphans[1024];
+static int norphans;
+
+static inline size_t page_up(size_t n) { return (n + RT_PAGE - 1) & ~(RT_PAGE - 1); }
+
+void rt_stack_init(void)
+{
+	long maxmap = 65530;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &maxmap) != 1)
+			maxmap = 65530;
+		fclose(f);
+	}
+	guard_budget = (size_t)maxmap / 4;
+}
+
+static pid_t next_faketid(void)
+{
+	uint32_t t = rt_fetch_add(&faketid_next, 1u);
+	if (t >= (1u << 30)) { /* wrap inside [2^22, 2^30) */
+		rt_store(&faketid_next, (1u << 22) + 1);
+		t = 1u << 22;
+	}
+	return (pid_t)t;
+}
+
+static struct rt_slotclass *getclass(size_t stack, size_t guard)
+{
+	rt_lock(&classlock);
+	struct rt_slotclass *c;
+	for (c = classes; c; c = c->next)
+		if (c->stack == stack && c->guard == guard)
+			break;
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (c) {
+			c->stack = stack;
+			c->guard = guard;
+			c->slotsize = page_up(guard + stack + rt_tls.area);
+			c->next = classes;
+			classes = c;
+		}
+	}
+	rt_unlock(&classlock);
+	return c;
+}
+
+/* Reserve a new chunk for c.  Called with c->lock held. */
+static int newchunk(struct rt_slotclass *c)
+{
+	size_t n = RT_CHUNK_BYTES / c->slotsize;
+	if (n < 16)
+		n = 16;
+	size_t bytes = n * c->slotsize;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return EAGAIN;
+	madvise(p, bytes, MADV_NOHUGEPAGE);
+	rt_lock(&classlock);
+	size_t i = rt_load(&nchunks);
+	if (i == RT_MAX_CHUNKS) {
+		rt_unlock(&classlock);
+		munmap(p, bytes);
+		return EAGAIN;
+	}
+	chunks[i] = (struct chunk){(uintptr_t)p, (uintptr_t)p + bytes, c};
+	rt_store(&nchunks, i + 1); /* publishes the entry (seq_cst) */
+	rt_unlock(&classlock);
+	c->cur = (uintptr_t)p;
+	c->end = (uintptr_t)p + bytes;
+	return 0;
+}
+
+static void fill_stk(struct rt_g *g, uintptr_t base, struct rt_slotclass *c,
+		     void *tp, uintptr_t hi, bool guarded)
+{
+	g->stk.base = base;
+	g->stk.size = c->slotsize;
+	g->stk.guard = guarded ? c->guard : 0;
+	g->stk.lo = hi - c->stack;
+	g->stk.hi = hi;
+	g->stk.reqsize = c->stack;
+	g->stk.cls = c;
+	g->stk.user = false;
+	g->tp = tp;
+}
+
+static void take_orphan(void **tcache, void **arena)
+{
+	if (!rt_load_relaxed(&norphans))
+		return;
+	rt_lock(&orphanlock);
+	if (norphans > 0) {
+		norphans--;
+		*tcache = orphans[norphans].tcache;
+		*arena = orphans[norphans].arena;
+	}
+	rt_unlock(&orphanlock);
+}
+
+/*
+ * rt_stack_alloc: a slot with at least `stack` usable bytes and `guard`
+ * guard bytes, its TLS block and TCB initialised, and a zeroed struct rt_g
+ * (stk and tp filled in).  Returns NULL with *err = EAGAIN when memory or
+ * address space ran out.  Thread-safe.
+ */
+struct rt_g *rt_stack_alloc(size_t stack, size_t guard, int *err)
+{
+	stack = (stack + 15) & ~(size_t)15;
+	guard = page_up(guard);
+	struct rt_slotclass *c = getclass(stack, guard);
+	if (!c) {
+		*err = EAGAIN;
+		return NULL;
+	}
+	struct freeslot fs = {0};
+	bool fresh = false, guarded = false;
+
+	rt_lock(&c->lock);
+	if (c->nfree > 0) {
+		fs = c->free[--c->nfree];
+		if (!fs.trimmed)
+			c->nhot--;
+	} else {
+		if (c->cur + c->slotsize > c->end) {
+			int e = newchunk(c);
+			if (e) {
+				rt_unlock(&c->lock);
+				*err = e;
+				return NULL;
+			}
+		}
+		fs.base = c->cur;
+		c->cur += c->slotsize;
+		fresh = true;
+		if (guard && guards_used < guard_budget) {
+			guards_used++;
+			guarded = true;
+		}
+	}
+	rt_unlock(&c->lock);
+
+	if (fresh && guarded) {
+		if (mprotect((void *)fs.base, guard, PROT_NONE) != 0)
+			guarded = false;
+	}
+	uintptr_t top = fs.base + c->slotsize, hi;
+	void *tp;
+	struct rt_g *g = rt_tls_layout(top, &tp, &hi);
+	guarded = guarded || fs.guarded;
+	bool reuse = !fresh && !fs.trimmed;
+	if (!reuse && !fs.tcache)
+		take_orphan(&fs.tcache, &fs.arena);
+	int e = rt_tls_init(tp, reuse, next_faketid(), hi - stack, stack,
+			    guarded ? guard : 0);
+	if (e) {
+		rt_stack_free_slot(c, fs.base, NULL, NULL, false, guarded);
+		*err = e;
+		return NULL;
+	}
+	if (!reuse && fs.tcache)
+		rt_tls_set_tcache(tp, fs.tcache, fs.arena);
+	memset(g, 0, offsetof(struct rt_g, shim));
+	fill_stk(g, fs.base, c, tp, hi, guarded);
+	return g;
+}
+
+/* Put a slot on its class's free array (trimming as the policy says). */
+void rt_stack_free_slot(struct rt_slotclass *c, uintptr_t base, void *tp,
+			struct rt_g *g, bool deep, bool guarded)
+{
+	struct freeslot fs = {.base = base, .guarded = guarded};
+	rt_lock(&c->lock);
+	bool trim = c->nhot >= RT_HOT_SLOTS || tp == NULL;
+	if (!trim)
+		c->nhot++;
+	rt_unlock(&c->lock);
+
+	if (trim && tp) {
+		rt_tls_get_tcache(tp, &fs.tcache, &fs.arena);
+		rt_tls_release(tp);
+	}
+	if (trim) {
+		fs.trimmed = true;
+		/* keep the guard page's protection: advise above it */
+		uintptr_t lo = base + c->guard;
+		madvise((void *)lo, base + c->slotsize - lo, MADV_DONTNEED);
+	} else if (deep && g) {
+		uintptr_t keep = (g->stk.hi - 16384) & ~(RT_PAGE - 1);
+		uintptr_t lo = (g->stk.lo + RT_PAGE - 1) & ~(RT_PAGE - 1);
+		if (keep > lo)
+			madvise((void *)lo, keep - lo, MADV_DONTNEED);
+	}
+
+	rt_lock(&c->lock);
+	if (c->nfree == c->capfree) {
+		size_t nc = c->capfree ? c->capfree * 2 : 64;
+		struct freeslot *nf = realloc(c->free, nc * sizeof *nf);
+		if (!nf) { /* cannot track it: the slot is simply lost */
+			rt_unlock(&c->lock);
+			return;
+		}
+		c->free = nf;
+		c->capfree = nc;
+	}
+	c->free[c->nfree++] = fs;
+	rt_unlock(&c->lock);
+}
+
+/*
+ * rt_stack_user: carve G, TCB and TLS from the top of program memory
+ * [addr, addr+size) (pthread_attr_setstack), as glibc does.  EINVAL when
+ * the area cannot hold them plus a minimal stack.
+ */
+struct rt_g *rt_stack_user(void *addr, size_t size, int *err)
+{
+	uintptr_t top = ((uintptr_t)addr + size) & ~(uintptr_t)63, hi;
+	void *tp;
+	if (size < rt_tls.area + 8192) {
+		*err = EINVAL;
+		return NULL;
+	}
+	struct rt_g *g = rt_tls_layout(top, &tp, &hi);
+	void *tc = NULL, *ar = NULL;
+	take_orphan(&tc, &ar);
+	int e = rt_tls_init(tp, false, next_faketid(), (uintptr_t)addr,
+			    hi - (uintptr_t)addr, 0);
+	if (e) {
+		*err = e;
+		return NULL;
+	}
+	if (tc)
+		rt_tls_set_tcache(tp, tc, ar);
+	memset(g, 0, offsetof(struct rt_g, shim));
+	g->stk.base = (uintptr_t)addr;
+	g->stk.size = size;
+	g->stk.lo = (uintptr_t)addr;
+	g->stk.hi = hi;
+	g->stk.reqsize = size;
+	g->stk.user = true;
+	g->tp = tp;
+	rt_user_register(g);
+	return g;
+}
+
+/* Release a dead G's slot.  Runs on g0 (never on the G's own stack). */
+void rt_stack_free(struct rt_g *g)
+{
+	g->magic = 0;
+	if (g->stk.user) {
+		void *tc = NULL, *ar = NULL;
+		rt_user_unregister(g);
+		rt_tls_get_tcache(g->tp, &tc, &ar);
+		rt_tls_release(g->tp);
+		if (tc) {
+			rt_lock(&orphanlock);
+			if (norphans < (int)(sizeof orphans / sizeof orphans[0])) {
+				orphans[norphans].tcache = tc;
+				orphans[norphans].arena = ar;
+				norphans++;
+			}
+			rt_unlock(&orphanlock);
+		}
+		return;
+	}
+	bool deep = g->minsp && g->minsp < g->stk.hi - RT_DEEP_BYTES;
+	rt_stack_free_slot(g->stk.cls, g->stk.base, g->tp, g, deep,
+			   g->stk.guard != 0);
+}
+
+/*
+ * rt_stack_find: the G whose slot contains addr, or NULL.  Lock-free and
+ * async-signal-safe (used by the SIGSEGV handler and to validate
+ * pthread_t values).  *in_guard says whether addr is in the guard/gap.
+ */
+struct rt_g *rt_stack_find(uintptr_t addr, bool *in_guard)
+{
+	size_t n = rt_load(&nchunks);
+	for (size_t i = n; i-- > 0;) {
+		const struct chunk *ch = &chunks[i];
+		if (addr < ch->base || addr >= ch->end)
+			continue;
+		size_t ss = ch->cls->slotsize;
+		uintptr_t base = ch->base + (addr - ch->base) / ss * ss;
+		uintptr_t hi;
+		void *tp;
+		struct rt_g *g = rt_tls_layout(base + ss, &tp, &hi);
+		if (in_guard)
+			*in_guard = addr < base + ch->cls->guard;
+		return g;
+	}
+	return rt_user_find(addr, in_guard);
+}
+
+/* pthread_t (a TCB address) -> live G, or NULL. */
+struct rt_g *rt_g_from_tp(void *tp)
+{
+	struct rt_g *g = rt_stack_find((uintptr_t)tp, NULL);
+	if (g && g->tp == tp && rt_load(&g->magic) == RT_G_MAGIC)
+		return g;
+	return rt_g_special(tp);
+}

@@ -1,0 +1,227 @@
+/*
+ * types.h - the core runtime types: G, M, P and the scheduler singleton.
+ *
+ * Vocabulary (Go's, see src/runtime/runtime2.go):
+ *   G  a green thread: a saved register context, a stack slot, a glibc TLS
+ *      block + TCB of its own, a status and a wait reason.
+ *   M  an OS thread (created with the real pthread_create).  Each M has a
+ *      g0: the context it runs the scheduler on (its native stack and TLS).
+ *   P  a logical processor: a local run queue (ring + runnext) and a timer
+ *      heap.  An M must hold a P to run Gs.  There are rt_sched.nprocs Ps.
+ *
+ * G status table.  "Owner" is who may touch the G's stack and ctx.
+ *
+ *   status        stack/ctx owner        on a queue?      who moves it out
+ *   G_IDLE        nobody (slot free)     slot cache       rt_spawn
+ *   G_RUNNABLE    nobody (ctx saved)     runq/runnext/    schedule() on an M
+ *                                        globrunq         holding a P
+ *   G_RUNNING     its M (g->m)           no               the G itself (park,
+ *                                                         yield, exit)
+ *   G_WAITING     nobody (ctx saved)     a wait structure rt_ready() by the
+ *                                        (timer, joiner,  waker that won the
+ *                                        wait queue)      wake token
+ *   G_DEAD        nobody                 no               join / detach
+ *                                                         frees the slot
+ *
+ * Transitions RUNNING->WAITING and RUNNING->RUNNABLE (yield) and
+ * RUNNING->DEAD are made on the M's g0 after the G's context is saved
+ * (rt_mcall protocol in proc.c), so a waker can never resume a G that is
+ * still executing on its old stack.  WAITING->RUNNABLE is rt_ready().
+ *
+ * M states: running a G (m->curg != NULL), on g0 in schedule() with or
+ * without a P, spinning (looking for work, counted in sched.nmspinning),
+ * blocked in netpoll (at most one: sched.polling), or parked on m->park in
+ * the idle list (sched.midle).
+ *
+ * P states: P_IDLE (on sched.pidle, no M), P_RUNNING (held by p->m).
+ *
+ * Lock order (runtime/lockrank.h has the ranks): p->timerlock before
+ * sched.lock; slot class locks are leaves; a G's joinlock before sched.lock.
+ * No runtime lock is ever held across a context switch except through the
+ * park-unlock callback, which releases it on g0.
+ */
+#ifndef GREENRUN_TYPES_H
+#define GREENRUN_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lock.h"
+
+#ifndef RT_RUNQ_SIZE
+#define RT_RUNQ_SIZE 256 /* local run queue ring; build knob (power of 2) */
+#endif
+
+/* Saved machine context of a switched-out G or g0.  Layout shared with
+ * arch/x86_64/switch.S (offsets fixed there). */
+struct rt_ctx {
+	uint64_t rsp;    /* stack pointer after pushing callee-saved regs */
+	uint64_t fsbase; /* thread pointer (TCB address) of this context */
+};
+
+enum rt_gstatus {
+	G_IDLE = 0,
+	G_RUNNABLE,
+	G_RUNNING,
+	G_WAITING,
+	G_DEAD,
+};
+
+/* Why a G waits; shown in dumps.  Runtime-level names only. */
+enum rt_waitreason {
+	WAIT_NONE = 0,
+	WAIT_SLEEP,
+	WAIT_JOIN,
+	WAIT_ONCE,
+	WAIT_FUTEX,
+	WAIT_YIELD,
+	WAIT_IO,
+	WAIT_SYNC,
+};
+
+struct rt_p;
+struct rt_m;
+struct rt_g;
+
+/* A timer on a P's heap.  Guarded by the owning P's timerlock. */
+struct rt_timer {
+	int64_t when;            /* CLOCK_MONOTONIC ns */
+	void (*f)(struct rt_timer *t); /* runs on the firing M, under timerlock */
+	void *arg;
+	int32_t idx;             /* heap index; -1 when not on a heap */
+	struct rt_p *p;          /* heap it is on (atomic; NULL when off) */
+};
+
+/* Stack slot description.  Immutable while the G lives. */
+struct rt_stack {
+	uintptr_t lo;        /* lowest usable byte of the stack */
+	uintptr_t hi;        /* top of usable stack (TLS/TCB/G lie above) */
+	uintptr_t base;      /* start of the whole slot (guard first) */
+	size_t size;         /* whole slot bytes */
+	size_t guard;        /* bytes of PROT_NONE guard at base (0: canary) */
+	size_t reqsize;      /* stack size the creator asked for */
+	struct rt_slotclass *cls; /* NULL for user-provided stacks */
+	bool user;           /* memory belongs to the program */
+};
+
+#define RT_G_MAGIC 0x47524e47u /* "GRNG" */
+#define RT_G_SHIM_BYTES 1024   /* opaque per-thread area owned by shim/ */
+
+struct rt_g {
+	struct rt_ctx ctx;       /* owner: the G when running; else whoever
+				    holds it per the status table */
+	uint32_t magic;          /* RT_G_MAGIC while the slot is a live G */
+	uint32_t status;         /* enum rt_gstatus; atomic */
+	uint64_t goid;           /* unique id, never reused */
+	struct rt_m *m;          /* M running it (G_RUNNING only) */
+	struct rt_g *schedlink;  /* globrunq / free list link (owner of queue) */
+	uint8_t waitreason;      /* enum rt_waitreason (G itself, then g0) */
+	bool isg0;               /* scheduler context of an M */
+	bool ismain;             /* the adopted main thread (G1) */
+	bool preempt;            /* reserved for async preemption */
+	void *tp;                /* TCB address; also the pthread_t */
+	struct rt_stack stk;
+	int64_t waitsince;       /* ns when it last parked (diagnostics) */
+	uintptr_t minsp;         /* lowest sp seen at switch-out */
+
+	/* entry point (set by rt_spawn, read once by the G) */
+	void *(*fn)(void *);
+	void *arg;
+
+	/* wake-once protocol: whoever flips wakeup 0->1 readies the G. */
+	uint32_t wakeup;         /* atomic */
+	int32_t wakeres;         /* RT_WOKEN / RT_TIMEDOUT, set by the waker */
+	struct rt_timer timer;   /* sleep / timeout timer of this G */
+	struct rt_g *waitnext;   /* link in a wait queue (guarded by its lock) */
+	void *waitaddr;          /* key of the wait queue it is on */
+
+	/* lifecycle, guarded by joinlock */
+	rt_mutex joinlock;
+	bool detached;
+	bool exited;
+	struct rt_g *joiner;     /* G parked in rt_join, if any */
+	void *retval;
+
+	/* malloc tcache recycling (see tls.c): saved at exit, restored at
+	 * the next spawn in this slot.  Owner: slot allocator. */
+	void *saved_tcache;
+	void *saved_arena;
+
+	char name[16];           /* pthread_setname_np; G itself */
+	_Alignas(16) unsigned char shim[RT_G_SHIM_BYTES]; /* shim/'s area */
+};
+
+enum { P_IDLE = 0, P_RUNNING = 1 };
+
+struct rt_p {
+	int32_t id;
+	uint32_t status;         /* P_IDLE / P_RUNNING; guarded by sched.lock */
+	struct rt_m *m;          /* holder, NULL when idle */
+	struct rt_p *link;       /* sched.pidle list; guarded by sched.lock */
+	uint32_t schedtick;      /* owner M only; read racily by sysmon */
+
+	/* Local run queue: single producer (owner), many consumers (stealers).
+	 * head is advanced by CAS (consumers); tail stored by owner (release).
+	 * As Go's runq, proc.go. */
+	uint32_t runqhead;       /* atomic */
+	uint32_t runqtail;       /* atomic; owner writes */
+	struct rt_g *runnext;    /* atomic; owner puts, anyone CASes away */
+	struct rt_g *runq[RT_RUNQ_SIZE];
+
+	/* Timer heap, guarded by timerlock.  timer0when mirrors the earliest
+	 * deadline (0: none) for lock-free checks; written under timerlock. */
+	rt_mutex timerlock;
+	struct rt_timer **timers;
+	int32_t ntimers, timercap;
+	int64_t timer0when;      /* atomic */
+};
+
+struct rt_m {
+	int32_t id;
+	pid_t tid;               /* kernel tid; immutable after start */
+	struct rt_g *g0;         /* scheduler context; immutable */
+	struct rt_g *curg;       /* G running on this M; owner M only */
+	struct rt_p *p;          /* P held; owner M only */
+	struct rt_p *nextp;      /* P handed over by startm; guarded by park */
+	bool spinning;           /* owner M; mirrored in sched.nmspinning */
+	uint32_t park;           /* futex note: 0 asleep, 1 woken */
+	struct rt_m *schedlink;  /* sched.midle list; guarded by sched.lock */
+	uint32_t fastrand;       /* owner M */
+	int32_t locks;           /* runtime locks held (preemption check) */
+	void *native_tp;         /* TCB of g0 */
+
+	/* g0 action after a G switched out (rt_mcall protocol). */
+	void (*mcallfn)(struct rt_g *g, void *arg);
+	void *mcallarg;
+	struct rt_m *alllink;    /* sched.allm list; append-only */
+	char *altstack;          /* sigaltstack for this M */
+};
+
+struct rt_sched {
+	rt_mutex lock;           /* guards the fields below marked (L) */
+	struct rt_g *runqhead;   /* (L) global run queue */
+	struct rt_g *runqtail;   /* (L) */
+	int32_t runqsize;        /* (L) writes; racy reads allowed */
+	struct rt_p *pidle;      /* (L) idle Ps */
+	int32_t npidle;          /* atomic; (L) writes */
+	struct rt_m *midle;      /* (L) idle Ms */
+	int32_t nmidle;          /* (L) */
+	int32_t mcount;          /* (L) Ms created */
+	int32_t nmspinning;      /* atomic */
+	int32_t polling;         /* atomic: an M is in blocking netpoll */
+	int64_t polluntil;       /* atomic: its deadline (0: computing) */
+
+	int32_t nprocs;          /* immutable after init */
+	struct rt_p *allp;       /* immutable after init: nprocs Ps */
+	struct rt_m *allm;       /* append-only list (atomic head) */
+	int64_t ngoid;           /* atomic goid counter */
+	int64_t nlive;           /* atomic: program Gs not yet exited */
+	int64_t ngcreated;       /* atomic statistics */
+	size_t defstack;         /* default usable stack bytes; immutable */
+};
+
+extern struct rt_sched rt_sched;
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * init.c - start greenrun when the library is loaded.
+ *
+ * The constructor resolves the real libc table, hands the runtime its OS
+ * hooks and calls rt_init, which adopts the main thread as G1.  Other
+ * libraries' constructors may run before ours and already call pthread
+ * functions; every interposed entry point therefore calls shim_check(),
+ * which runs the same initialisation on first use (still single-threaded
+ * then: no thread can exist before some pthread_create reached us).
+ * If the runtime cannot run in this process (an unexpected glibc), we
+ * print why and exit rather than run the program wrongly.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+void shim_real_init(void);
+
+static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	real.pthread_attr_init(&a);
+	real.pthread_attr_setstacksize(&a, stack);
+	real.pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	/* An M starts with its creator's mask, but synchronous fault
+	 * signals must stay deliverable (the overflow report needs SIGSEGV;
+	 * a blocked synchronous signal kills without it).  Per-G masks
+	 * belong to the signals issue. */
+	sigset_t m, old;
+	pthread_sigmask(SIG_SETMASK, NULL, &old);
+	m = old;
+	sigdelset(&m, SIGSEGV);
+	sigdelset(&m, SIGBUS);
+	sigdelset(&m, SIGFPE);
+	sigdelset(&m, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &m, NULL);
+	int e = real.pthread_create(&t, &a, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	real.pthread_attr_destroy(&a);
+	return e;
+}
+
+void shim_init(void)
+{
+	static int busy;
+	if (rt_started() || busy)
+		return;
+	busy = 1;
+	shim_real_init();
+	rt_os.thread_create = os_thread_create;
+	const char *err = rt_init();
+	if (err) {
+		fprintf(stderr, "greenrun: cannot run in this process: %s\n",
+			err);
+		_exit(127);
+	}
+}
+
+__attribute__((constructor(101))) static void shim_ctor(void) { shim_init(); }

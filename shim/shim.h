@@ -1,0 +1,104 @@
+/*
+ * shim.h - what the shim/ files share: the real-libc table, the per-thread
+ * record kept in each G's shim area, and the init check every interposed
+ * entry point starts with.
+ *
+ * Error conventions (STYLE.md 8): pthread_* and clock_nanosleep return an
+ * error number and leave errno alone; interposed system calls return -1
+ * and set errno.
+ */
+#ifndef GREENRUN_SHIM_H
+#define GREENRUN_SHIM_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <unwind.h>
+
+#include "rt.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Real C library functions, resolved once by shim_init (real.c). */
+struct real_libc {
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *,
+			      void *(*)(void *), void *);
+	int (*pthread_attr_init)(pthread_attr_t *);
+	int (*pthread_attr_destroy)(pthread_attr_t *);
+	int (*pthread_attr_setstacksize)(pthread_attr_t *, size_t);
+	int (*pthread_attr_setdetachstate)(pthread_attr_t *, int);
+	int (*pthread_attr_getstack)(const pthread_attr_t *, void **, size_t *);
+	int (*pthread_attr_getguardsize)(const pthread_attr_t *, size_t *);
+	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
+	int (*clock_nanosleep)(clockid_t, int, const struct timespec *,
+			       struct timespec *);
+	int (*pthread_kill)(pthread_t, int);
+};
+extern struct real_libc real;
+
+/* Make sure the runtime is up (constructors of other libraries may call
+ * us before our own constructor ran).  Cheap after the first call. */
+void shim_init(void);
+static inline void shim_check(void)
+{
+	if (__builtin_expect(!rt_started(), 0))
+		shim_init();
+}
+
+/* Thread-specific data, as glibc: 32 inline slots, then blocks of 32. */
+#define SHIM_KEYS_MAX 1024
+#define SHIM_KEY_BLOCK 32
+struct shim_keydata {
+	uintptr_t seq;
+	void *val;
+};
+
+/* Per-thread record, living in g->shim (RT_G_SHIM_BYTES). */
+struct shim_thread {
+	void *(*start)(void *);
+	void *arg;
+	bool c11;                  /* thrd_create: start returns int */
+	void *retval;
+	void *rootbuf;             /* our cancel root buffer (not for G1) */
+	void *unwind_target;       /* next cleanup buffer while unwinding */
+	struct _Unwind_Exception exc;
+	int schedpolicy, schedprio;
+	struct shim_keydata *keyblocks[SHIM_KEYS_MAX / SHIM_KEY_BLOCK];
+	struct shim_keydata keys[SHIM_KEY_BLOCK];
+};
+_Static_assert(sizeof(struct shim_thread) <= RT_G_SHIM_BYTES,
+	       "struct shim_thread must fit the G's shim area");
+
+static inline struct shim_thread *shim_self(void)
+{
+	return (struct shim_thread *)rt_getg()->shim;
+}
+
+static inline struct shim_thread *shim_of(struct rt_g *g)
+{
+	return (struct shim_thread *)g->shim;
+}
+
+/* pthread_t -> live G, or NULL (ESRCH). */
+static inline struct rt_g *shim_g(pthread_t t)
+{
+	return rt_g_from_tp((void *)t);
+}
+
+/* timespec helpers (sleep.c): EINVAL checks and conversions. */
+bool shim_ts_valid(const struct timespec *ts);
+int64_t shim_ts_ns(const struct timespec *ts);
+/* Absolute time on clock clk -> monotonic deadline (ns).  -1 for an
+ * unsupported clock. */
+int64_t shim_abs_to_mono(clockid_t clk, const struct timespec *abs);
+
+/* Run thread-exit destructors (C++ thread_local, keys). key.c */
+void shim_keys_run_destructors(struct shim_thread *st);
+/* attr.c: translate a pthread_attr_t into a spawn request. */
+int shim_attr_to_spawn(const pthread_attr_t *a, struct rt_spawn_attr *sa);
+/* thread.c: end the calling thread after destructors. */
+void shim_thread_finish(struct shim_thread *st) __attribute__((noreturn));
+
+#endif
