@@ -291,13 +291,16 @@ void rt_injectglist(struct rt_g *list, int n)
 
 /* ---- findrunnable ------------------------------------------------------ */
 
-/* Run expired timers on every P; returns the earliest pending deadline. */
-static int64_t checktimers_all(int64_t now)
+/* Run expired timers on every P; returns the earliest pending deadline.
+ * Reads the clock only when some P has a timer (keeps yield cheap). */
+static int64_t checktimers_all(void)
 {
-	int64_t next = 0;
+	int64_t next = 0, now = 0;
 	for (int i = 0; i < rt_sched.nprocs; i++) {
 		struct rt_p *p = &rt_sched.allp[i];
 		int64_t w = rt_load(&p->timer0when);
+		if (w && !now)
+			now = rt_nanotime();
 		if (w && w <= now)
 			w = rt_timers_run(p, now);
 		if (w && (!next || w < next))
@@ -340,8 +343,7 @@ static struct rt_g *findrunnable(struct rt_m *m)
 	struct rt_g *g;
 top:;
 	struct rt_p *p = m->p;
-	int64_t now = rt_nanotime();
-	checktimers_all(now);
+	checktimers_all();
 
 	if (p->schedtick % 61 == 0 && rt_load_relaxed(&rt_sched.runqsize) > 0) {
 		rt_lock(&rt_sched.lock);
@@ -404,7 +406,7 @@ top:;
 
 	/* Become the netpoller, sleeping until the earliest timer. */
 	if (rt_cas(&rt_sched.polling, 0, 1)) {
-		now = rt_nanotime();
+		int64_t now = rt_nanotime();
 		int64_t next = earliest_timer();
 		rt_store(&rt_sched.polluntil, next ? next : INT64_MAX);
 		int64_t delay = -1;

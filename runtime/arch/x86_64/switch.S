@@ -79,9 +79,20 @@ rt_ctx_switch:
 	movq	%r8, %rsi
 2:
 	movq	0(%rsi), %rsp		/* to->rsp */
+	/* LDMXCSR and FLDCW are slow: load only when the value differs
+	 * (it almost never does).  -8(%rsp) is free scratch space below
+	 * the saved frame. */
+	stmxcsr	-8(%rsp)
+	movl	-8(%rsp), %eax
+	cmpl	(%rsp), %eax
+	je	3f
 	ldmxcsr	(%rsp)
+3:	fnstcw	-8(%rsp)
+	movw	-8(%rsp), %ax
+	cmpw	4(%rsp), %ax
+	je	4f
 	fldcw	4(%rsp)
-	addq	$8, %rsp
+4:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
