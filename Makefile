@@ -24,8 +24,8 @@ CFLAGS_COMMON := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
 # stack protector in code that runs while the FS base is being switched.
 LIB_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fexceptions -Iruntime -Ishim
-LIB_LDFLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,now \
-	-Wl,-z,noexecstack -ldl
+LIB_LDFLAGS := -shared -Wl,--version-script=$(BUILD)/exports.map -Wl,-z,now \
+	-Wl,-z,noexecstack -ldl -lgcc_s
 
 RT_SRCS   := $(wildcard runtime/*.c)
 RT_ASM    := $(wildcard runtime/arch/x86_64/*.S)
@@ -48,7 +48,15 @@ $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(LIB): $(RT_OBJS) $(SHIM_OBJS) shim/exports.map
+# The only exported symbols: the interposed libc names, listed per shim
+# family in shim/exports/*.sym (one name a line, # comments).
+SYM_FILES := $(wildcard shim/exports/*.sym)
+$(BUILD)/exports.map: $(SYM_FILES)
+	@mkdir -p $(BUILD)
+	{ echo '{ global:'; sed -e 's/#.*//' -e '/^[[:space:]]*$$/d' \
+	    -e 's/.*/  &;/' $(SYM_FILES); echo '  local: *; };'; } > $@
+
+$(LIB): $(RT_OBJS) $(SHIM_OBJS) $(BUILD)/exports.map
 	$(CC) $(RT_OBJS) $(SHIM_OBJS) $(LIB_LDFLAGS) -o $@
 
 $(LAUNCHER): scripts/greenrun.in Makefile

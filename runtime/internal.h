@@ -89,6 +89,8 @@ int rt_netpoll_init(void);
  * linked by schedlink, count in *n. */
 struct rt_g *rt_netpoll(int64_t delay, int *n);
 void rt_netpoll_break(void);
+/* Number of Gs parked waiting for fd readiness (atomic read). */
+int32_t rt_netpoll_waiters(void);
 
 /* ---- proc.c ----------------------------------------------------------- */
 struct rt_m *rt_getm(void);

@@ -31,6 +31,9 @@
 static int epfd = -1, breakfd = -1;
 static uint32_t wakesig;   /* atomic: a break is pending */
 static int have_pwait2 = 1;
+static int32_t nwaiters; /* atomic: Gs parked on fds */
+
+int32_t rt_netpoll_waiters(void) { return rt_load(&nwaiters); }
 
 int rt_netpoll_init(void)
 {

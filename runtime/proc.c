@@ -132,6 +132,7 @@ static struct rt_p *pidleget(void)
 /* ---- M creation, parking, waking -------------------------------------- */
 
 static void g0main(void *arg) __attribute__((noreturn));
+static uint64_t current_kernel_mask(void);
 
 static void notesleep(uint32_t *note)
 {
@@ -155,6 +156,7 @@ static void *mstart(void *arg)
 	m->g0->tp = tp;
 	m->g0->ctx.fsbase = (uint64_t)tp;
 	rt_curg_tls = m->g0;
+	m->sigmask = current_kernel_mask();
 	static int checked;
 	if (!rt_xchg(&checked, 1)) {
 		const char *e = rt_tls_check_native();
@@ -361,6 +363,20 @@ top:;
 		if (g)
 			goto found;
 	}
+	/* Network readiness, without blocking, when Gs wait on fds and no
+	 * M is already blocked in the netpoller (it would report them). */
+	if (rt_netpoll_waiters() > 0 && !rt_load(&rt_sched.polling)) {
+		int n = 0;
+		struct rt_g *list = rt_netpoll(0, &n);
+		if (list) {
+			g = list;
+			struct rt_g *rest = list->schedlink;
+			g->schedlink = NULL;
+			rt_injectglist(rest, n - 1);
+			rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
+			goto found;
+		}
+	}
 	/* Spin and steal, bounded to half the busy Ps (Go). */
 	int busy = rt_sched.nprocs - rt_load(&rt_sched.npidle);
 	if (m->spinning || 2 * rt_load(&rt_sched.nmspinning) < busy) {
@@ -476,8 +492,33 @@ static void after_switch(struct rt_m *m)
 	m->mcallfn(g, m->mcallarg);
 }
 
+static void apply_sigmask(struct rt_m *m, uint64_t mask)
+{
+	if (m->sigmask != mask) {
+		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+		m->sigmask = mask;
+	}
+}
+
+uint64_t rt_sigmask_get(void) { return rt_getg()->sigmask; }
+
+void rt_sigmask_set(uint64_t mask)
+{
+	struct rt_g *g = rt_getg();
+	g->sigmask = mask;
+	apply_sigmask(g->m, mask);
+}
+
+static uint64_t current_kernel_mask(void)
+{
+	uint64_t m = 0;
+	rt_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, 8);
+	return m;
+}
+
 static void execute(struct rt_m *m, struct rt_g *g)
 {
+	apply_sigmask(m, g->sigmask);
 	rt_store(&g->status, (uint32_t)G_RUNNING);
 	g->m = m;
 	m->curg = g;
@@ -610,6 +651,7 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 		*a->tp_out = g->tp;
 	struct rt_g *self = rt_getg();
 	memcpy(g->name, self->name, sizeof g->name); /* Linux: inherited */
+	g->sigmask = a && a->has_sigmask ? a->sigmask : self->sigmask;
 	rt_tls_set_curg(g->tp, g);
 	rt_ctx_make(&g->ctx, g->stk.hi, g->tp, gmain, g);
 	rt_store(&g->magic, RT_G_MAGIC);
@@ -803,6 +845,19 @@ static void probe_main(void *arg)
 	__builtin_unreachable();
 }
 
+/* Linux names a new thread after its creator; the first one after the
+ * program (/proc/self/comm), which pthread_getname_np reports natively. */
+static void comm_name(char name[16])
+{
+	strcpy(name, "main");
+	FILE *f = fopen("/proc/self/comm", "re");
+	if (!f)
+		return;
+	if (fgets(name, 16, f))
+		name[strcspn(name, "\n")] = 0;
+	fclose(f);
+}
+
 static void main_stack(struct rt_g *g)
 {
 	extern void *__libc_stack_end;
@@ -854,9 +909,10 @@ const char *rt_init(void)
 	g1.ctx.fsbase = (uint64_t)rt_tls.main_tp;
 	g1.status = G_RUNNING;
 	g1.m = &m0;
-	strcpy(g1.name, "main");
+	comm_name(g1.name);
 	main_stack(&g1);
 	m0.tid = (pid_t)rt_syscall0(SYS_gettid);
+	m0.sigmask = g1.sigmask = current_kernel_mask();
 	m0.curg = &g1;
 	m0.fastrand = 0x2545f491u;
 	rt_curg_tls = &g1;

@@ -48,6 +48,8 @@ struct rt_spawn_attr {
 	void *stackaddr;    /* program-provided stack (lowest address) or NULL */
 	size_t stackaddr_size;
 	bool detached;
+	bool has_sigmask;       /* start with sigmask, else the creator's */
+	uint64_t sigmask;
 	const void *shimdata;   /* copied into g->shim before the G can run */
 	size_t shimlen;
 	void **tp_out;          /* receives the pthread_t before the G can run */
@@ -85,6 +87,11 @@ int64_t rt_nlive(void);
 
 /* Stack of g: [*lo, *lo + *size) and the size the creator asked for. */
 void rt_g_stack(struct rt_g *g, uintptr_t *lo, size_t *size, size_t *guard);
+
+/* Signal mask of the calling G (signals 1..64 as bits 0..63).  Each G
+ * has its own; the scheduler installs it on the M before the G runs. */
+uint64_t rt_sigmask_get(void);
+void rt_sigmask_set(uint64_t mask);
 
 /* ---- scheduling ---------------------------------------------------------- */
 /* Let other Gs run; the caller goes to the back of its P's queue. */

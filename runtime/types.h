@@ -149,6 +149,8 @@ struct rt_g {
 	void *saved_tcache;
 	void *saved_arena;
 
+	uint64_t sigmask;        /* blocked signals 1..64 (bit n-1); the G
+				    itself writes, execute() applies to M */
 	char name[16];           /* pthread_setname_np; G itself */
 	_Alignas(16) unsigned char shim[RT_G_SHIM_BYTES]; /* shim/'s area */
 };
@@ -197,6 +199,8 @@ struct rt_m {
 	void *mcallarg;
 	struct rt_m *alllink;    /* sched.allm list; append-only */
 	char *altstack;          /* sigaltstack for this M */
+	uint64_t sigmask;        /* kernel signal mask of this OS thread;
+				    owner M only */
 };
 
 struct rt_sched {

@@ -333,6 +333,10 @@ int shim_attr_to_spawn(const pthread_attr_t *a, struct rt_spawn_attr *sa)
 		return 0;
 	const struct sattr *s = CSA(a);
 	sa->detached = s->flags & F_DETACHED;
+	if (s->flags & F_SIGMASK) {
+		sa->has_sigmask = true;
+		sa->sigmask = shim_sigset_bits(&s->ext->sigmask);
+	}
 	sa->guardsize = s->guardsize;
 	if (s->flags & F_STACKADDR) {
 		size_t size = s->stacksize ? s->stacksize : default_stack();

@@ -94,6 +94,9 @@ int64_t shim_ts_ns(const struct timespec *ts);
  * unsupported clock. */
 int64_t shim_abs_to_mono(clockid_t clk, const struct timespec *abs);
 
+/* signal.c: sigset_t <-> the runtime's 64-bit mask. */
+uint64_t shim_sigset_bits(const sigset_t *set);
+
 /* Run thread-exit destructors (C++ thread_local, keys). key.c */
 void shim_keys_run_destructors(struct shim_thread *st);
 /* attr.c: translate a pthread_attr_t into a spawn request. */
