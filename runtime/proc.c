@@ -593,6 +593,14 @@ int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline)
 	return g->wakeres;
 }
 
+bool rt_wake_claim(struct rt_g *g, int res)
+{
+	if (!rt_cas(&g->wakeup, 0u, 1u))
+		return false;
+	g->wakeres = res;
+	return true;
+}
+
 bool rt_wake(struct rt_g *g, int res)
 {
 	if (!rt_cas(&g->wakeup, 0u, 1u))

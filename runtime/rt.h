@@ -123,6 +123,11 @@ int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline);
  * from G or g0 context with a P. */
 bool rt_wake(struct rt_g *g, int res);
 
+/* Like rt_wake, but only claims the wake-up (sets the result) without
+ * readying: for callers without a P (the netpoller), which hand the
+ * claimed Gs back as a list linked through g->schedlink. */
+bool rt_wake_claim(struct rt_g *g, int res);
+
 /* Address-keyed wait queue (park.c).  rt_futex_wait parks while *addr ==
  * val: 0 woken, EAGAIN value differed, ETIMEDOUT deadline passed.
  * rt_futex_wake wakes up to n waiters on addr, returns how many. */
