@@ -38,6 +38,7 @@ void shim_thread_finish(struct shim_thread *st)
 {
 	__call_tls_dtors();
 	shim_keys_run_destructors(st);
+	shim_robust_release_all(st);
 	rt_gexit(st->retval);
 }
 
@@ -236,7 +237,7 @@ EXPORT int pthread_getname_np(pthread_t t, char *buf, size_t len)
 	if (!g)
 		return ESRCH;
 	size_t n = strnlen(g->name, sizeof g->name);
-	if (len < n + 1)
+	if (len < 16) /* glibc: at least TASK_COMM_LEN, whatever the name */
 		return ERANGE;
 	memcpy(buf, g->name, n);
 	buf[n] = 0;
