@@ -12,6 +12,15 @@
  * waiting allocates nothing.  Timeouts use the G's timer; a waiter whose
  * timer won the wake-once race removes itself under the bucket lock.
  *
+ * Fast path: rt_futex_wake returns at once when the bucket's nwait is 0.
+ * This is safe by a Dekker pairing: the waiter increments nwait before it
+ * reads *addr (both seq_cst); the waker changes *addr before it reads
+ * nwait.  Either the waiter sees the new value (and does not sleep) or
+ * the waker sees nwait > 0 (and takes the lock).
+ *
+ * Bitsets (FUTEX_WAIT_BITSET/WAKE_BITSET): a waiter records its mask in
+ * g->waitbits; a wake only takes waiters whose mask intersects its own.
+ *
  * Rejected: Go's semaphore treap (we need addresses chosen by the program
  * and FIFO within an address; per-bucket lists are enough at these sizes).
  */
@@ -24,6 +33,7 @@
 
 struct bucket {
 	rt_mutex lock;
+	uint32_t nwait;          /* atomic; queued Gs, for the wake fast path */
 	struct rt_g *head, *tail;
 } __attribute__((aligned(64)));
 
@@ -62,17 +72,27 @@ static bool dequeue(struct bucket *b, struct rt_g *g)
 
 int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline)
 {
+	return rt_futex_wait_bitset(addr, val, deadline, ~0u);
+}
+
+int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
+			 uint32_t bits)
+{
 	struct rt_g *g = rt_getg();
 	struct bucket *b = bucket_of(addr);
 	rt_lock(&b->lock);
+	rt_xadd(&b->nwait, 1u); /* before reading *addr: see header */
 	if (rt_load(addr) != val) {
+		rt_xadd(&b->nwait, -1u);
 		rt_unlock(&b->lock);
 		return EAGAIN;
 	}
 	if (deadline >= 0 && deadline <= rt_nanotime()) {
+		rt_xadd(&b->nwait, -1u);
 		rt_unlock(&b->lock);
 		return ETIMEDOUT;
 	}
+	g->waitbits = bits;
 	g->waitaddr = addr;
 	g->waitnext = NULL;
 	if (b->tail)
@@ -84,7 +104,8 @@ int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline)
 	int r = rt_park(unlock_bucket, b, WAIT_FUTEX, deadline);
 	if (r == RT_TIMEDOUT) {
 		rt_lock(&b->lock);
-		dequeue(b, g);
+		if (dequeue(b, g))
+			rt_xadd(&b->nwait, -1u);
 		rt_unlock(&b->lock);
 		return ETIMEDOUT;
 	}
@@ -93,13 +114,21 @@ int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline)
 
 int rt_futex_wake(uint32_t *addr, int n)
 {
+	return rt_futex_wake_bitset(addr, n, ~0u);
+}
+
+int rt_futex_wake_bitset(uint32_t *addr, int n, uint32_t bits)
+{
 	struct bucket *b = bucket_of(addr);
 	int woken = 0;
+	if (rt_load(&b->nwait) == 0)
+		return 0;
 	rt_lock(&b->lock);
 	struct rt_g *prev = NULL, *w = b->head;
 	while (w && woken < n) {
 		struct rt_g *next = w->waitnext;
-		if (w->waitaddr == addr) {
+		if (w->waitaddr == addr && (w->waitbits & bits)) {
+			rt_xadd(&b->nwait, -1u);
 			if (prev)
 				prev->waitnext = next;
 			else

@@ -133,5 +133,13 @@ bool rt_wake_claim(struct rt_g *g, int res);
  * rt_futex_wake wakes up to n waiters on addr, returns how many. */
 int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline);
 int rt_futex_wake(uint32_t *addr, int n);
+/* The same with a FUTEX_BITSET mask: a wake takes only waiters whose mask
+ * intersects `bits` (bits must not be 0: the caller checks, EINVAL). */
+int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
+			 uint32_t bits);
+int rt_futex_wake_bitset(uint32_t *addr, int n, uint32_t bits);
+
+/* Number of Ps (GREENRUN_PROCS); immutable after rt_init. */
+static inline int rt_nprocs(void) { return rt_sched.nprocs; }
 
 #endif

@@ -136,6 +136,7 @@ struct rt_g {
 	struct rt_timer timer;   /* sleep / timeout timer of this G */
 	struct rt_g *waitnext;   /* link in a wait queue (guarded by its lock) */
 	void *waitaddr;          /* key of the wait queue it is on */
+	uint32_t waitbits;       /* futex bitset it waits for (park.c) */
 
 	/* lifecycle, guarded by joinlock */
 	rt_mutex joinlock;

@@ -11,6 +11,7 @@
 #define GREENRUN_SHIM_H
 
 #include <pthread.h>
+#include <string.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ struct shim_thread {
 	void *unwind_target;       /* next cleanup buffer while unwinding */
 	struct _Unwind_Exception exc;
 	int schedpolicy, schedprio;
+	__pthread_list_t *robust_head; /* robust mutexes held (mutex.c) */
 	struct shim_keydata *keyblocks[SHIM_KEYS_MAX / SHIM_KEY_BLOCK];
 	struct shim_keydata keys[SHIM_KEY_BLOCK];
 };
@@ -81,6 +83,13 @@ static inline struct shim_thread *shim_of(struct rt_g *g)
 	return (struct shim_thread *)g->shim;
 }
 
+/* A non-zero id for the calling thread, unique for the process's life
+ * (up to 2^30 threads): mutex/rwlock owners. */
+static inline int shim_self_id(void)
+{
+	return (int)(rt_getg()->goid & 0x3fffffff) | (rt_getg()->goid == 0);
+}
+
 /* pthread_t -> live G, or NULL (ESRCH). */
 static inline struct rt_g *shim_g(pthread_t t)
 {
@@ -89,10 +98,29 @@ static inline struct rt_g *shim_g(pthread_t t)
 
 /* timespec helpers (sleep.c): EINVAL checks and conversions. */
 bool shim_ts_valid(const struct timespec *ts);
+/* Only 0 <= tv_nsec < 1e9 (absolute times may be negative: ETIMEDOUT). */
+static inline bool shim_ts_valid_nsec(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
 int64_t shim_ts_ns(const struct timespec *ts);
 /* Absolute time on clock clk -> monotonic deadline (ns).  -1 for an
  * unsupported clock. */
 int64_t shim_abs_to_mono(clockid_t clk, const struct timespec *abs);
+
+/* wait.c: wait on / wake a word of a program object (green, or kernel
+ * futex when shared); returns 0, EAGAIN (value differed) or ETIMEDOUT.
+ * shim_ilock: a short in-object lock (never held across a park). */
+int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared);
+void shim_wake_word(uint32_t *w, int n, bool shared);
+void shim_ilock(uint32_t *w, bool shared);
+void shim_iunlock(uint32_t *w, bool shared);
+
+/* mutex.c / mutexattr.c */
+int shim_mutexattr_kind(const pthread_mutexattr_t *a);
+void shim_robust_release_all(struct shim_thread *st);
+int shim_mutex_release(pthread_mutex_t *m, unsigned *depth);
+int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
 
 /* signal.c: sigset_t <-> the runtime's 64-bit mask. */
 uint64_t shim_sigset_bits(const sigset_t *set);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 extern void __pthread_register_cancel(__pthread_unwind_buf_t *buf);
 extern void __call_tls_dtors(void);
@@ -356,9 +357,8 @@ EXPORT int pthread_kill(pthread_t t, int sig)
 		return 0;
 	/* Interim semantics until per-G signal delivery (signals issue):
 	 * to self, the current OS thread; otherwise the whole process. */
-	if (g == rt_getg()) {
-		long r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-		return r == 0 ? 0 : errno;
-	}
+	if (g == rt_getg())
+		return (int)-rt_syscall3(SYS_tgkill, getpid(),
+					 rt_syscall0(SYS_gettid), sig);
 	return kill(getpid(), sig) == 0 ? 0 : errno;
 }

@@ -1,0 +1,101 @@
+/*
+ * futex.c - syscall(SYS_futex, ...) for programs and libraries that use
+ * futexes directly (C++20 std::atomic::wait, hand-written locks).
+ *
+ * Process-private futex operations (FUTEX_PRIVATE_FLAG) become the G wait
+ * queue: FUTEX_WAIT (relative CLOCK_MONOTONIC timeout), FUTEX_WAIT_BITSET
+ * (absolute timeout; FUTEX_CLOCK_REALTIME honoured), FUTEX_WAKE and
+ * FUTEX_WAKE_BITSET, with the kernel's results: 0 or -1/EAGAIN when the
+ * value differs, -1/ETIMEDOUT, -1/EINVAL for a bad timespec or a zero
+ * bitset; WAKE returns how many were woken.  Shared futexes (another
+ * process may wait on the same word) and every other operation and
+ * system call go to the kernel unchanged.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+#include "shim.h"
+#include "sys.h"
+
+static long futex_ret(int e)
+{
+	if (e == 0)
+		return 0;
+	errno = e;
+	return -1;
+}
+
+/* Returns true when the operation was handled (result in *ret). */
+static bool green_futex(long *ret, uint32_t *addr, int op, uint32_t val,
+			const struct timespec *ts, uint32_t bits)
+{
+	if (!(op & FUTEX_PRIVATE_FLAG))
+		return false;
+	int cmd = op & FUTEX_CMD_MASK;
+	int64_t dl = -1;
+	switch (cmd) {
+	case FUTEX_WAIT:
+		bits = FUTEX_BITSET_MATCH_ANY;
+		if (ts) {
+			if (!shim_ts_valid(ts)) {
+				*ret = futex_ret(EINVAL);
+				return true;
+			}
+			dl = rt_nanotime() + shim_ts_ns(ts);
+		}
+		break;
+	case FUTEX_WAIT_BITSET:
+		if (ts) {
+			if (!shim_ts_valid_nsec(ts)) {
+				*ret = futex_ret(EINVAL);
+				return true;
+			}
+			dl = shim_abs_to_mono(op & FUTEX_CLOCK_REALTIME
+						  ? CLOCK_REALTIME
+						  : CLOCK_MONOTONIC, ts);
+		}
+		break;
+	case FUTEX_WAKE:
+		*ret = rt_futex_wake(addr, (int)val);
+		return true;
+	case FUTEX_WAKE_BITSET:
+		if (bits == 0) {
+			*ret = futex_ret(EINVAL);
+			return true;
+		}
+		*ret = rt_futex_wake_bitset(addr, (int)val, bits);
+		return true;
+	default:
+		return false;
+	}
+	if (bits == 0) {
+		*ret = futex_ret(EINVAL);
+		return true;
+	}
+	*ret = futex_ret(rt_futex_wait_bitset(addr, val, dl, bits));
+	return true;
+}
+
+EXPORT long syscall(long n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	long a1 = va_arg(ap, long), a2 = va_arg(ap, long),
+	     a3 = va_arg(ap, long), a4 = va_arg(ap, long),
+	     a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_futex && rt_started()) {
+		long r;
+		if (green_futex(&r, (uint32_t *)a1, (int)a2, (uint32_t)a3,
+				(const struct timespec *)a4, (uint32_t)a6))
+			return r;
+	}
+	long r = rt_syscall6(n, a1, a2, a3, a4, a5, a6);
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}

@@ -1,0 +1,339 @@
+/*
+ * mutex.c - pthread_mutex_* and pthread_mutexattr_*: mutexes whose
+ * waiters park the G, not the OS thread (DESIGN.md section 6).
+ *
+ * Why: a lock holder may be parked in I/O while others want the lock.  If
+ * waiters blocked their M in a futex, every M could end up blocked and the
+ * holder could never run again: a deadlock native threads do not have.
+ *
+ * Layout: the program's pthread_mutex_t, as glibc's headers lay it out
+ * (static initialisers must work with no init call):
+ *   __lock   state word: 0 free, 1 held, 2 held and maybe waiters
+ *   __count  recursion depth - 1 (recursive type)
+ *   __owner  holder's id (shim_self_id), for errorcheck/recursive/robust
+ *   __nusers robust state: M_INCONSISTENT, M_NOTRECOVERABLE
+ *   __kind   type (0 normal/default, 1 recursive, 2 errorcheck, 3
+ *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags;
+ *            -1 after destroy (glibc does the same: EINVAL afterwards)
+ *   __list   robust mutexes: link in the owner's list of held mutexes
+ * Locking is Drepper's three-state futex mutex on __lock, with the G wait
+ * queue (rt_futex_*) in place of the kernel futex: barging allowed, no
+ * lost wake-ups.  Before parking a waiter spins briefly, but only with more
+ * than one P (with one P the holder cannot run while we spin).
+ *
+ * Process-shared mutexes (and robust ones that are process-shared) use the
+ * kernel futex on the same word: other processes may be plain glibc.  They
+ * block the OS thread while waiting (syscall handoff is a later issue).
+ * PRIO_INHERIT/PROTECT are accepted and reported; green threads have no
+ * kernel priority, so they change nothing else.
+ *
+ * Error numbers follow glibc 2.36: EINVAL (bad type, destroyed mutex, bad
+ * timespec when it would block, bad clock), EBUSY (trylock, destroy while
+ * locked), EDEADLK (errorcheck relock), EPERM (unlock by a non-owner of an
+ * errorcheck/recursive/robust mutex), EAGAIN (recursion count overflow),
+ * ETIMEDOUT, EOWNERDEAD / ENOTRECOVERABLE (robust).
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "shim.h"
+
+/* __kind bits (ours; the low 2 bits match glibc's static initialisers) */
+#define K_TYPE 3
+#define K_ROBUST 16
+#define K_PRIO_INHERIT 32
+#define K_PRIO_PROTECT 64
+#define K_PSHARED 128
+#define K_CEIL_SHIFT 19
+
+#define M_INCONSISTENT 1u
+#define M_NOTRECOVERABLE 2u
+
+#define MD(m) (&(m)->__data)
+
+/* ---- the lock word ------------------------------------------------------ */
+
+static bool pshared(const pthread_mutex_t *m)
+{
+	return MD(m)->__kind & K_PSHARED;
+}
+
+/* Acquire the lock word.  deadline: -1 none, else monotonic ns; ts is
+ * the caller's timespec, checked only when we must block (POSIX). */
+static int lock_word(pthread_mutex_t *m, int64_t deadline,
+		     const struct timespec *ts)
+{
+	uint32_t *w = (uint32_t *)&MD(m)->__lock;
+	uint32_t zero = 0;
+	if (__atomic_compare_exchange_n(w, &zero, 1u, false, __ATOMIC_ACQUIRE,
+					__ATOMIC_RELAXED))
+		return 0;
+	if (ts && !shim_ts_valid_nsec(ts))
+		return EINVAL;
+	if (rt_nprocs() > 1) {
+		for (int i = 0; i < 64; i++) {
+			__builtin_ia32_pause();
+			zero = 0;
+			if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 &&
+			    __atomic_compare_exchange_n(w, &zero, 1u, false,
+							__ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				return 0;
+		}
+	}
+	while (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) != 0) {
+		if (shim_wait_word(w, 2, deadline, pshared(m)) == ETIMEDOUT) {
+			/* one last try: the lock may just have been freed */
+			if (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) == 0)
+				return 0;
+			return ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+static void unlock_word(pthread_mutex_t *m)
+{
+	uint32_t *w = (uint32_t *)&MD(m)->__lock;
+	if (__atomic_exchange_n(w, 0u, __ATOMIC_RELEASE) == 2)
+		shim_wake_word(w, 1, pshared(m));
+}
+
+/* ---- robust bookkeeping --------------------------------------------------- */
+
+static void robust_add(pthread_mutex_t *m)
+{
+	struct shim_thread *st = shim_self();
+	MD(m)->__list.__prev = NULL;
+	MD(m)->__list.__next = st->robust_head;
+	if (st->robust_head)
+		st->robust_head->__prev = &MD(m)->__list;
+	st->robust_head = &MD(m)->__list;
+}
+
+static void robust_del(pthread_mutex_t *m)
+{
+	struct shim_thread *st = shim_self();
+	__pthread_list_t *l = &MD(m)->__list;
+	if (l->__prev)
+		l->__prev->__next = l->__next;
+	else if (st->robust_head == l)
+		st->robust_head = l->__next;
+	if (l->__next)
+		l->__next->__prev = l->__prev;
+	l->__prev = l->__next = NULL;
+}
+
+/* Thread exit: every robust mutex still held becomes "owner died". */
+void shim_robust_release_all(struct shim_thread *st)
+{
+	while (st->robust_head) {
+		__pthread_list_t *l = st->robust_head;
+		pthread_mutex_t *m = (pthread_mutex_t *)((char *)l -
+			offsetof(struct __pthread_mutex_s, __list));
+		st->robust_head = l->__next;
+		l->__prev = l->__next = NULL;
+		MD(m)->__nusers |= M_INCONSISTENT;
+		MD(m)->__owner = 0;
+		MD(m)->__count = 0;
+		unlock_word(m);
+	}
+}
+
+/* ---- pthread_mutex_* ------------------------------------------------------ */
+
+EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+	memset(m, 0, sizeof *m);
+	if (a)
+		MD(m)->__kind = shim_mutexattr_kind(a);
+	return 0;
+}
+
+EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+	if (MD(m)->__kind < 0)
+		return EINVAL;
+	if (__atomic_load_n(&MD(m)->__lock, __ATOMIC_RELAXED) != 0 &&
+	    !(MD(m)->__kind & K_ROBUST))
+		return EBUSY;
+	MD(m)->__kind = -1;
+	return 0;
+}
+
+static int lock_common(pthread_mutex_t *m, int64_t deadline,
+		       const struct timespec *ts, bool try)
+{
+	shim_check();
+	int kind = MD(m)->__kind;
+	if (kind < 0)
+		return EINVAL;
+	int me = shim_self_id();
+	int type = kind & K_TYPE;
+	if ((kind & K_ROBUST) && (MD(m)->__nusers & M_NOTRECOVERABLE))
+		return ENOTRECOVERABLE;
+	if (type == PTHREAD_MUTEX_RECURSIVE && MD(m)->__owner == me) {
+		if (MD(m)->__count == UINT_MAX)
+			return EAGAIN;
+		MD(m)->__count++;
+		return 0;
+	}
+	if ((type == PTHREAD_MUTEX_ERRORCHECK || (kind & K_ROBUST)) &&
+	    MD(m)->__owner == me)
+		return try ? EBUSY : EDEADLK;
+	int e;
+	if (try) {
+		uint32_t zero = 0;
+		e = __atomic_compare_exchange_n((uint32_t *)&MD(m)->__lock,
+						&zero, 1u, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)
+			? 0
+			: EBUSY;
+	} else {
+		e = lock_word(m, deadline, ts);
+	}
+	if (e)
+		return e;
+	MD(m)->__owner = me;
+	MD(m)->__count = 0;
+	if (kind & K_ROBUST) {
+		if (MD(m)->__nusers & M_NOTRECOVERABLE) {
+			MD(m)->__owner = 0;
+			unlock_word(m);
+			return ENOTRECOVERABLE;
+		}
+		robust_add(m);
+		if (MD(m)->__nusers & M_INCONSISTENT)
+			return EOWNERDEAD;
+	}
+	return 0;
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	return lock_common(m, -1, NULL, false);
+}
+
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	return lock_common(m, -1, NULL, true);
+}
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+				   const struct timespec *abs)
+{
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+		return EINVAL;
+	int64_t dl = shim_ts_valid_nsec(abs) ? shim_abs_to_mono(clk, abs) : 0;
+	return lock_common(m, dl, abs, false);
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
+				   const struct timespec *abs)
+{
+	return pthread_mutex_clocklock(m, CLOCK_REALTIME, abs);
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	shim_check();
+	int kind = MD(m)->__kind;
+	if (kind < 0)
+		return EINVAL;
+	int type = kind & K_TYPE;
+	bool checked = type == PTHREAD_MUTEX_RECURSIVE ||
+		       type == PTHREAD_MUTEX_ERRORCHECK || (kind & K_ROBUST);
+	if (checked) {
+		if (MD(m)->__owner != shim_self_id() ||
+		    __atomic_load_n(&MD(m)->__lock, __ATOMIC_RELAXED) == 0)
+			return EPERM;
+		if (type == PTHREAD_MUTEX_RECURSIVE && MD(m)->__count > 0) {
+			MD(m)->__count--;
+			return 0;
+		}
+	}
+	if (kind & K_ROBUST) {
+		robust_del(m);
+		/* unlocked while inconsistent: nobody can use it again */
+		if (MD(m)->__nusers & M_INCONSISTENT)
+			MD(m)->__nusers = M_NOTRECOVERABLE;
+	}
+	MD(m)->__owner = 0;
+	unlock_word(m);
+	return 0;
+}
+
+EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
+{
+	if (!(MD(m)->__kind & K_ROBUST) || !(MD(m)->__nusers & M_INCONSISTENT) ||
+	    MD(m)->__owner != shim_self_id())
+		return EINVAL;
+	MD(m)->__nusers &= ~M_INCONSISTENT;
+	return 0;
+}
+
+/* Old name; glibc's header redirects it, old binaries import it. */
+EXPORT int shim_mutex_consistent_np(pthread_mutex_t *m)
+    __asm__("pthread_mutex_consistent_np");
+int shim_mutex_consistent_np(pthread_mutex_t *m)
+{
+	return pthread_mutex_consistent(m);
+}
+
+EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t *m, int *c)
+{
+	if (!(MD(m)->__kind & K_PRIO_PROTECT))
+		return EINVAL;
+	*c = (MD(m)->__kind >> K_CEIL_SHIFT) & 0xfff;
+	return 0;
+}
+
+EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t *m, int c, int *old)
+{
+	if (!(MD(m)->__kind & K_PRIO_PROTECT) || c < sched_get_priority_min(SCHED_FIFO) ||
+	    c > sched_get_priority_max(SCHED_FIFO))
+		return EINVAL;
+	int e = pthread_mutex_lock(m);
+	if (e)
+		return e;
+	*old = (MD(m)->__kind >> K_CEIL_SHIFT) & 0xfff;
+	MD(m)->__kind = (MD(m)->__kind & ~(0xfff << K_CEIL_SHIFT)) |
+			(c << K_CEIL_SHIFT);
+	return pthread_mutex_unlock(m);
+}
+
+/* Used by cond.c: release / re-take around a wait, keeping the caller's
+ * recursion depth.  Returns EPERM when the caller does not own m. */
+int shim_mutex_release(pthread_mutex_t *m, unsigned *depth)
+{
+	int kind = MD(m)->__kind;
+	if (kind < 0)
+		return EINVAL;
+	int type = kind & K_TYPE;
+	if ((type != PTHREAD_MUTEX_NORMAL || (kind & K_ROBUST)) &&
+	    MD(m)->__owner != shim_self_id())
+		return EPERM;
+	*depth = MD(m)->__count;
+	MD(m)->__count = 0;
+	if (kind & K_ROBUST)
+		robust_del(m);
+	MD(m)->__owner = 0;
+	unlock_word(m);
+	return 0;
+}
+
+int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth)
+{
+	int e = lock_word(m, -1, NULL);
+	if (e)
+		return e;
+	MD(m)->__owner = shim_self_id();
+	MD(m)->__count = depth;
+	if (MD(m)->__kind & K_ROBUST) {
+		robust_add(m);
+		if (MD(m)->__nusers & M_INCONSISTENT)
+			return EOWNERDEAD;
+	}
+	return 0;
+}

@@ -1,0 +1,291 @@
+/*
+ * rwlock.c - pthread_rwlock_* and pthread_rwlockattr_*: reader-writer
+ * locks whose waiters park the G.
+ *
+ * The program's pthread_rwlock_t (56 bytes, PTHREAD_RWLOCK_INITIALIZER =
+ * zeros) holds our state; the kind stays where glibc's static
+ * initialisers put it (__flags, offset 48), so
+ * PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP works unchanged.
+ * A short in-object lock (shim_ilock on `lock`) guards the counters;
+ * readers and writers wait on two generation words (rgen, wgen) in the G
+ * wait queue: a waiter reads the generation under the lock, releases it,
+ * and parks only while the generation is unchanged, so no wake-up is lost.
+ *
+ * Policy, as glibc: PREFER_READER (default) and PREFER_WRITER admit a
+ * reader whenever no writer holds the lock (writers can starve, natively
+ * too); PREFER_WRITER_NONRECURSIVE makes new readers wait while a writer
+ * waits.  A writer's unlock wakes one writer if any waits (and, for the
+ * reader-preferring kinds, all readers too), else all readers.
+ * EDEADLK when the write owner asks again (read or write), EBUSY for the
+ * try variants, EAGAIN past UINT_MAX readers, ETIMEDOUT, EINVAL for a bad
+ * timespec (only when it would block) or clock.
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "shim.h"
+
+struct srw {
+	uint32_t lock;    /* shim_ilock word */
+	uint32_t readers; /* active readers */
+	uint32_t rgen;    /* readers park on this */
+	uint32_t wgen;    /* writers park on this */
+	uint32_t rwait;   /* readers waiting */
+	uint32_t wwait;   /* writers waiting */
+	int32_t writer;   /* id of the write owner, 0 = none */
+	int32_t shared;   /* process-shared */
+	uint8_t pad[16];
+	uint32_t flags;   /* kind (glibc's __flags, offset 48) */
+	uint32_t pad2;
+};
+_Static_assert(sizeof(struct srw) == sizeof(pthread_rwlock_t), "srw size");
+_Static_assert(offsetof(struct srw, flags) ==
+		   offsetof(pthread_rwlock_t, __data.__flags), "kind offset");
+
+#define RW(r) ((struct srw *)(void *)(r))
+
+struct srwattr {
+	int kind;
+	int shared;
+};
+
+EXPORT int pthread_rwlock_init(pthread_rwlock_t *r,
+			       const pthread_rwlockattr_t *a)
+{
+	memset(r, 0, sizeof *r);
+	if (a) {
+		const struct srwattr *sa = (const void *)a;
+		RW(r)->flags = (uint32_t)sa->kind;
+		RW(r)->shared = sa->shared;
+	}
+	return 0;
+}
+
+EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *r) { return 0; }
+
+static bool reader_may_enter(const struct srw *w)
+{
+	if (w->writer)
+		return false;
+	return w->flags != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ||
+	       w->wwait == 0;
+}
+
+/* Park on *gen (seen under the lock); re-takes the lock. */
+static int park_on(struct srw *w, uint32_t *gen, uint32_t *nwait,
+		   int64_t deadline)
+{
+	uint32_t seen = *gen;
+	(*nwait)++;
+	shim_iunlock(&w->lock, w->shared);
+	int e = shim_wait_word(gen, seen, deadline, w->shared);
+	shim_ilock(&w->lock, w->shared);
+	(*nwait)--;
+	return e == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+static int rdlock(pthread_rwlock_t *r, int64_t deadline,
+		  const struct timespec *ts, bool try)
+{
+	shim_check();
+	struct srw *w = RW(r);
+	int me = shim_self_id();
+	shim_ilock(&w->lock, w->shared);
+	int e = 0;
+	if (w->writer == me) {
+		e = EDEADLK;
+		goto out;
+	}
+	while (!reader_may_enter(w)) {
+		if (try) {
+			e = EBUSY;
+			goto out;
+		}
+		if (ts && !shim_ts_valid_nsec(ts)) {
+			e = EINVAL;
+			goto out;
+		}
+		if (park_on(w, &w->rgen, &w->rwait, deadline) == ETIMEDOUT &&
+		    !reader_may_enter(w)) {
+			e = ETIMEDOUT;
+			goto out;
+		}
+	}
+	if (w->readers == UINT_MAX)
+		e = EAGAIN;
+	else
+		w->readers++;
+out:
+	shim_iunlock(&w->lock, w->shared);
+	return e;
+}
+
+/* Wake readers if none should wait any more (lock held; wakes after). */
+static bool readers_admissible(struct srw *w)
+{
+	return w->rwait && reader_may_enter(w);
+}
+
+static int wrlock(pthread_rwlock_t *r, int64_t deadline,
+		  const struct timespec *ts, bool try)
+{
+	shim_check();
+	struct srw *w = RW(r);
+	int me = shim_self_id();
+	shim_ilock(&w->lock, w->shared);
+	int e = 0;
+	if (w->writer == me) {
+		e = EDEADLK;
+		goto out;
+	}
+	while (w->writer || w->readers) {
+		if (try) {
+			e = EBUSY;
+			goto out;
+		}
+		if (ts && !shim_ts_valid_nsec(ts)) {
+			e = EINVAL;
+			goto out;
+		}
+		if (park_on(w, &w->wgen, &w->wwait, deadline) == ETIMEDOUT &&
+		    (w->writer || w->readers)) {
+			e = ETIMEDOUT;
+			/* we may have been what held readers back */
+			bool wake = readers_admissible(w);
+			if (wake)
+				w->rgen++;
+			shim_iunlock(&w->lock, w->shared);
+			if (wake)
+				shim_wake_word(&w->rgen, INT32_MAX, w->shared);
+			return e;
+		}
+	}
+	w->writer = me;
+out:
+	shim_iunlock(&w->lock, w->shared);
+	return e;
+}
+
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *r)
+{
+	shim_check();
+	struct srw *w = RW(r);
+	shim_ilock(&w->lock, w->shared);
+	if (w->writer == shim_self_id())
+		w->writer = 0;
+	else if (w->readers > 0)
+		w->readers--;
+	bool free = !w->writer && !w->readers;
+	bool wake_w = free && w->wwait > 0;
+	bool wake_r = readers_admissible(w) &&
+		      (!wake_w || w->flags != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	if (wake_w)
+		w->wgen++;
+	if (wake_r)
+		w->rgen++;
+	shim_iunlock(&w->lock, w->shared);
+	if (wake_w)
+		shim_wake_word(&w->wgen, 1, w->shared);
+	if (wake_r)
+		shim_wake_word(&w->rgen, INT32_MAX, w->shared);
+	return 0;
+}
+
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *r)
+{
+	return rdlock(r, -1, NULL, false);
+}
+
+EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *r)
+{
+	return rdlock(r, -1, NULL, true);
+}
+
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *r)
+{
+	return wrlock(r, -1, NULL, false);
+}
+
+EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *r)
+{
+	return wrlock(r, -1, NULL, true);
+}
+
+static int64_t deadline_of(clockid_t clk, const struct timespec *abs)
+{
+	if (!shim_ts_valid_nsec(abs))
+		return 0;
+	int64_t d = shim_abs_to_mono(clk, abs);
+	return d < 0 ? 0 : d;
+}
+
+EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *r, clockid_t clk,
+				      const struct timespec *abs)
+{
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+		return EINVAL;
+	return rdlock(r, deadline_of(clk, abs), abs, false);
+}
+
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *r,
+				      const struct timespec *abs)
+{
+	return pthread_rwlock_clockrdlock(r, CLOCK_REALTIME, abs);
+}
+
+EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *r, clockid_t clk,
+				      const struct timespec *abs)
+{
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+		return EINVAL;
+	return wrlock(r, deadline_of(clk, abs), abs, false);
+}
+
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *r,
+				      const struct timespec *abs)
+{
+	return pthread_rwlock_clockwrlock(r, CLOCK_REALTIME, abs);
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+#define RA(a) ((struct srwattr *)(void *)(a))
+#define CRA(a) ((const struct srwattr *)(const void *)(a))
+
+EXPORT int pthread_rwlockattr_init(pthread_rwlockattr_t *a)
+{
+	memset(a, 0, sizeof *a);
+	return 0;
+}
+
+EXPORT int pthread_rwlockattr_destroy(pthread_rwlockattr_t *a) { return 0; }
+
+EXPORT int pthread_rwlockattr_setkind_np(pthread_rwlockattr_t *a, int k)
+{
+	if (k != PTHREAD_RWLOCK_PREFER_READER_NP &&
+	    k != PTHREAD_RWLOCK_PREFER_WRITER_NP &&
+	    k != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP)
+		return EINVAL;
+	RA(a)->kind = k;
+	return 0;
+}
+
+EXPORT int pthread_rwlockattr_getkind_np(const pthread_rwlockattr_t *a, int *k)
+{
+	*k = CRA(a)->kind;
+	return 0;
+}
+
+EXPORT int pthread_rwlockattr_setpshared(pthread_rwlockattr_t *a, int p)
+{
+	if (p != PTHREAD_PROCESS_PRIVATE && p != PTHREAD_PROCESS_SHARED)
+		return EINVAL;
+	RA(a)->shared = p == PTHREAD_PROCESS_SHARED;
+	return 0;
+}
+
+EXPORT int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t *a, int *p)
+{
+	*p = CRA(a)->shared ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
+	return 0;
+}
