@@ -483,15 +483,6 @@ static void stack_check(struct rt_g *g)
 		g->minsp = g->ctx.rsp;
 }
 
-/* Back on g0 after m->curg switched out: run the action it asked for. */
-static void after_switch(struct rt_m *m)
-{
-	struct rt_g *g = m->curg;
-	m->curg = NULL;
-	stack_check(g);
-	m->mcallfn(g, m->mcallarg);
-}
-
 static void apply_sigmask(struct rt_m *m, uint64_t mask)
 {
 	if (m->sigmask != mask) {
@@ -516,15 +507,33 @@ static uint64_t current_kernel_mask(void)
 	return m;
 }
 
-static void execute(struct rt_m *m, struct rt_g *g)
+/* Run the action the G that just switched out asked for (m->pendg).
+ * Called on g0, or on the G that a direct switch resumed. */
+static void run_pending(struct rt_m *m)
+{
+	struct rt_g *g = m->pendg;
+	if (!g)
+		return;
+	m->pendg = NULL;
+	stack_check(g);
+	m->mcallfn(g, m->mcallarg);
+}
+
+/* Make g the running G of m (g0 or a G switching directly to g). */
+static void prepare_run(struct rt_m *m, struct rt_g *g)
 {
 	apply_sigmask(m, g->sigmask);
-	rt_store(&g->status, (uint32_t)G_RUNNING);
+	rt_store_rel(&g->status, (uint32_t)G_RUNNING);
 	g->m = m;
 	m->curg = g;
 	m->p->schedtick++;
+}
+
+static void execute(struct rt_m *m, struct rt_g *g)
+{
+	prepare_run(m, g);
 	rt_ctx_switch(&m->g0->ctx, &g->ctx);
-	after_switch(m);
+	run_pending(m);
 }
 
 static void g0main(void *arg)
@@ -532,8 +541,8 @@ static void g0main(void *arg)
 	struct rt_m *m = arg;
 	if (m == &m0)
 		rt_tls_gstart(m->g0->tp);
-	if (m->curg) /* M0: G1 parked for the first time */
-		after_switch(m);
+	if (m->pendg) /* M0: G1 parked for the first time */
+		run_pending(m);
 	else if (m->nextp) {
 		struct rt_p *p = m->nextp;
 		m->nextp = NULL;
@@ -545,14 +554,33 @@ static void g0main(void *arg)
 		execute(m, findrunnable(m));
 }
 
-/* Switch from the running G to g0 and run fn(g, arg) there. */
+/* Switch the running G out and run fn(g, arg) once its context is saved.
+ * Fast path: when this P has a local G to run and this is not one of the
+ * ticks reserved for findrunnable (timers, global queue, netpoll: every
+ * 8th), switch straight to it and let it run fn first (one switch instead
+ * of two).  Otherwise go through g0.  goexit always goes through g0 (the
+ * dead G's stack may be freed there). */
+static void goexit_m(struct rt_g *g, void *arg);
+
 static void mcall(void (*fn)(struct rt_g *, void *), void *arg)
 {
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g->m;
 	m->mcallfn = fn;
 	m->mcallarg = arg;
-	rt_ctx_switch(&g->ctx, &m->g0->ctx);
+	m->pendg = g;
+	struct rt_g *next = NULL;
+	if (fn != goexit_m && (m->p->schedtick & 7) != 0)
+		next = rt_runqget(m->p);
+	if (next) {
+		prepare_run(m, next);
+		rt_ctx_switch(&g->ctx, &next->ctx);
+	} else {
+		m->curg = NULL;
+		rt_ctx_switch(&g->ctx, &m->g0->ctx);
+	}
+	/* resumed, maybe on another M, maybe by a direct switch */
+	run_pending(rt_getg()->m);
 }
 
 /* ---- park / wake ------------------------------------------------------- */
@@ -632,6 +660,7 @@ void rt_yield(void) { mcall(gosched_m, NULL); }
 static void gmain(void *arg)
 {
 	struct rt_g *g = arg;
+	run_pending(g->m); /* we may have been switched to directly */
 	rt_tls_gstart(g->tp);
 	rt_gexit(g->fn(g->arg));
 }

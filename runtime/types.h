@@ -195,9 +195,12 @@ struct rt_m {
 	int32_t locks;           /* runtime locks held (preemption check) */
 	void *native_tp;         /* TCB of g0 */
 
-	/* g0 action after a G switched out (rt_mcall protocol). */
+	/* Action for the G that just switched out (mcall protocol): run by
+	 * g0 (after_switch) or, after a direct G-to-G switch, by the G that
+	 * was switched to (run_pending), before anything else.  Owner M. */
 	void (*mcallfn)(struct rt_g *g, void *arg);
 	void *mcallarg;
+	struct rt_g *pendg;      /* switched-out G awaiting mcallfn, or NULL */
 	struct rt_m *alllink;    /* sched.allm list; append-only */
 	char *altstack;          /* sigaltstack for this M */
 	uint64_t sigmask;        /* kernel signal mask of this OS thread;
