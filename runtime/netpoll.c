@@ -1,37 +1,141 @@
 /*
  * netpoll.c - the netpoller: the one place an idle M blocks waiting for
- * time to pass or for the outside world.
+ * time to pass or for the outside world, and the per-fd state that lets a
+ * G park until its fd is ready instead of blocking its M.
  *
- * This first version owns the epoll instance and its wake-up eventfd only:
- * the M that finds no work and wins sched.polling blocks here until the
- * earliest timer of any P (findrunnable computes the delay) or until
- * rt_netpoll_break() writes the eventfd (a nearer timer was added, or work
- * appeared that idle Ps should take).  The per-fd poll descriptors of the
- * netpoll issue plug into rt_netpoll's event loop.
+ * Model (Go's netpoll.go, adapted to Gs that may share an fd).
+ *
+ *   One epoll instance.  Every fd a G ever waits on is registered once,
+ *   edge-triggered, for EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLPRI, with
+ *   data = generation << 32 | fd.  A poll descriptor (pd) per fd number
+ *   holds: a lock, the generation, two readiness counters (rseq, wseq) and
+ *   two lists of waiter nodes (read, write).  pds live in a table of
+ *   chunks indexed by fd, allocated on first use and never freed
+ *   (type-stable: the poller may look at a pd without any reference
+ *   counting).  fds >= RT_PD_MAXFD are not pollable here.
+ *
+ *   A waiting G owns a pollwait record (on its stack) and one node per
+ *   (fd, direction) it waits for; a single read() has one node, poll() on
+ *   a thousand fds has a thousand.  The pollwait decides the wake-up once
+ *   (its `fired` flag and the G's wake-once token), so a G on many lists is
+ *   readied at most once.
+ *
+ * Edge-triggered readiness without lost wake-ups.  epoll reports a change
+ * once; a G that saw EAGAIN must not park after the edge that would have
+ * woken it went by.  So the caller takes a token (generation + counters)
+ * BEFORE its attempt, and rt_netpoll_wait, under the pd lock, parks only if
+ * the counter it needs is unchanged.  The poller bumps the counter and
+ * wakes every waiter of that direction under the same lock.  Any report
+ * after the attempt therefore either finds the G's node on the list or
+ * shows up as a changed counter.  Waking *all* waiters of a direction is
+ * what keeps several Gs blocked in accept()/read() on one fd correct: each
+ * retries; those that lose the race see EAGAIN, take a new token and park
+ * again.  (Cost: a herd when thousands wait on one fd; see "rejected".)
+ *
+ * Invariants.
+ *   - pd->gen, pd->rseq, pd->wseq, pd->registered and the lists change
+ *     only under pd->lock; gen/seq are also read without it (atomic) to
+ *     build tokens.
+ *   - A node is on a list iff node->queued (under pd->lock).
+ *   - w->parked is set by the G under w->lock, which it releases only on
+ *     g0 after switching out (rt_park's unlock callback).  So whoever sees
+ *     parked == true under w->lock may wake the G: it is really parked.
+ *   - A G returns from a wait only after it took the lock of every pd it
+ *     enqueued on and unlinked its nodes: a waker that found a node under
+ *     pd->lock may therefore use node->w until it drops pd->lock.
+ *   - Lock order: pd->lock, then pollwait lock, then (through rt_wake)
+ *     sched.lock.  No pd lock is held across a context switch.
+ *
+ * Protocol with findrunnable (proc.c).  The scheduler calls
+ * rt_netpoll(0) when Gs wait (rt_netpoll_waiters() > 0) and no M is
+ * blocked in the poller; an M with nothing to do becomes the one blocking
+ * poller (sched.polling) with the earliest timer as timeout.  rt_netpoll
+ * runs on an M without a P (blocking case), so it only *claims* wake-ups
+ * (rt_wake_claim) and returns the Gs linked through g->schedlink; the
+ * caller readies them.  rt_netpoll_break() writes an eventfd to end a
+ * blocking poll early (a nearer timer, new work); wakesig (Go's
+ * netpollWakeSig) keeps a burst of breaks to one write.
+ *
+ * Close.  rt_netpoll_close(fd), called before the real close/dup2,
+ * removes the registration (EPOLL_CTL_DEL while the fd still names the old
+ * file), bumps the generation and wakes every waiter; they see the new
+ * generation and return EBADF.  Events already queued in the kernel for
+ * the old file carry the old generation and are dropped.  rt_netpoll_fdnew
+ * does the same for an fd number that libc closed behind our back.
+ *
+ * Rejected designs.
+ *   - Level-triggered registration: every ready fd nobody waits on would
+ *     be reported on every poll (a busy loop) unless we EPOLL_CTL_MOD per
+ *     wait: two syscalls per park instead of none.
+ *   - One-shot registration (EPOLLONESHOT): a re-arm syscall per wait.
+ *   - Waking one waiter per edge: with edge-triggered epoll the woken G
+ *     may not consume everything (it reads 1 byte of 100), stranding the
+ *     others; a correct "pass the baton" scheme needs a hook after every
+ *     successful call.  Revisit if accept() herds show up in profiles.
+ *   - A waiter list of Gs threaded through g->waitnext: a G in poll() must
+ *     be on many lists at once.
  *
  * epoll_pwait2 gives nanosecond timeouts (kernel 5.11+); where it is
  * missing we fall back to epoll_wait with the delay rounded up to 1 ms.
- * wakesig (Go's netpollWakeSig) keeps a burst of breaks to one write.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 
 #include "atomic.h"
 #include "internal.h"
+#include "rt_netpoll.h"
 #include "sys.h"
 
 #ifndef SYS_epoll_pwait2
 #define SYS_epoll_pwait2 441
 #endif
 
+#define RT_PD_CHUNK 4096
+#define RT_PD_MAXFD (1 << 20)
+#define BREAK_DATA UINT64_MAX /* epoll data of the break eventfd */
+#define NEVENTS 128
+
+struct pollwait {
+	rt_mutex lock;
+	struct rt_g *g; /* immutable */
+	bool parked;    /* under lock: the G is (being) parked */
+	bool fired;     /* under lock: something it waits for happened */
+};
+
+struct pd;
+struct pollnode {
+	struct pollnode *next, *prev; /* under pd->lock */
+	struct pollwait *w;           /* immutable while queued */
+	struct pd *pd;
+	int mode;                     /* 0 read list, 1 write list */
+	bool queued;                  /* under pd->lock */
+};
+
+struct pd {
+	rt_mutex lock;
+	uint32_t gen;            /* atomic reads; written under lock */
+	uint32_t seq[2];         /* read/write reports; as gen */
+	bool registered;         /* under lock: in epfd for this gen */
+	struct pollnode *q[2];   /* under lock: read / write waiters */
+};
+
 static int epfd = -1, breakfd = -1;
 static uint32_t wakesig;   /* atomic: a break is pending */
 static int have_pwait2 = 1;
-static int32_t nwaiters; /* atomic: Gs parked on fds */
+static int32_t nwaiters;   /* atomic: Gs parked in a netpoll wait */
+static struct pd *chunks[RT_PD_MAXFD / RT_PD_CHUNK]; /* atomic, never freed */
+
+/* A list of claimed Gs, linked through schedlink. */
+struct glist {
+	struct rt_g *head;
+	int n;
+};
 
 int32_t rt_netpoll_waiters(void) { return rt_load(&nwaiters); }
 
@@ -43,11 +147,290 @@ int rt_netpoll_init(void)
 	breakfd = (int)rt_syscall2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (breakfd < 0)
 		return -1;
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = BREAK_DATA};
 	if (rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, breakfd, &ev) < 0)
 		return -1;
 	return 0;
 }
+
+/* ---- the pd table ------------------------------------------------------ */
+
+static struct pd *chunk_alloc(int ci)
+{
+	size_t sz = RT_PD_CHUNK * sizeof(struct pd);
+	long a = rt_syscall6(SYS_mmap, 0, (long)sz, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a < 0 && a > -4096)
+		return NULL;
+	struct pd *c = (struct pd *)a, *none = NULL;
+	/* Publish with release so pds read as zero-initialised memory. */
+	if (!__atomic_compare_exchange_n(&chunks[ci], &none, c, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		rt_syscall2(SYS_munmap, a, (long)sz);
+		return none; /* another G won; use its chunk */
+	}
+	return c;
+}
+
+static struct pd *pd_get(int fd, bool create)
+{
+	if (fd < 0 || fd >= RT_PD_MAXFD)
+		return NULL;
+	int ci = fd / RT_PD_CHUNK;
+	struct pd *c = rt_load_acq(&chunks[ci]); /* pairs with chunk_alloc */
+	if (!c && create)
+		c = chunk_alloc(ci);
+	return c ? &c[fd % RT_PD_CHUNK] : NULL;
+}
+
+void rt_netpoll_token(int fd, struct rt_polltok *t)
+{
+	struct pd *pd = pd_get(fd, false);
+	if (!pd) { /* a fresh pd reads as zeros */
+		t->gen = t->rseq = t->wseq = 0;
+		return;
+	}
+	t->gen = rt_load_acq(&pd->gen);
+	t->rseq = rt_load_acq(&pd->seq[0]);
+	t->wseq = rt_load_acq(&pd->seq[1]);
+}
+
+/* pd->lock held.  Register fd (edge-triggered) for the current gen. */
+static int pd_register(struct pd *pd, int fd)
+{
+	if (pd->registered)
+		return 0;
+	struct epoll_event ev = {
+	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
+	    .data.u64 = (uint64_t)pd->gen << 32 | (uint32_t)fd,
+	};
+	long r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (r == -EEXIST) /* a stale registration of this very file */
+		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (r < 0)
+		return (int)-r;
+	pd->registered = true;
+	return 0;
+}
+
+/* ---- waking ------------------------------------------------------------- */
+
+/* Node's pd->lock held.  Decide the G's wake-up; with a P ready it,
+ * without one claim it onto gl. */
+static void pw_fire(struct pollwait *w, struct glist *gl)
+{
+	rt_lock(&w->lock);
+	w->fired = true;
+	if (w->parked) {
+		w->parked = false;
+		if (!gl) {
+			rt_wake(w->g, RT_WOKEN);
+		} else if (rt_wake_claim(w->g, RT_WOKEN)) {
+			w->g->schedlink = gl->head;
+			gl->head = w->g;
+			gl->n++;
+		}
+	}
+	rt_unlock(&w->lock);
+}
+
+/* pd->lock held.  Empty list `mode`, firing every waiter. */
+static void fire_list(struct pd *pd, int mode, struct glist *gl)
+{
+	struct pollnode *n;
+	while ((n = pd->q[mode])) {
+		pd->q[mode] = n->next;
+		if (n->next)
+			n->next->prev = NULL;
+		n->queued = false;
+		pw_fire(n->w, gl);
+	}
+}
+
+static void enqueue(struct pd *pd, struct pollnode *n)
+{
+	n->prev = NULL;
+	n->next = pd->q[n->mode];
+	if (n->next)
+		n->next->prev = n;
+	pd->q[n->mode] = n;
+	n->queued = true;
+}
+
+static void dequeue(struct pollnode *n)
+{
+	struct pd *pd = n->pd;
+	rt_lock(&pd->lock);
+	if (n->queued) {
+		if (n->prev)
+			n->prev->next = n->next;
+		else
+			pd->q[n->mode] = n->next;
+		if (n->next)
+			n->next->prev = n->prev;
+		n->queued = false;
+	}
+	rt_unlock(&pd->lock);
+}
+
+/* pd->lock held.  The fd number now names another file (or none). */
+static void pd_forget(struct pd *pd, int fd, bool del)
+{
+	if (pd->registered && del) {
+		struct epoll_event ev = {0};
+		rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, fd, &ev);
+	}
+	pd->registered = false;
+	rt_store_rel(&pd->gen, pd->gen + 1);
+	fire_list(pd, 0, NULL);
+	fire_list(pd, 1, NULL);
+}
+
+void rt_netpoll_close(int fd)
+{
+	struct pd *pd = pd_get(fd, false);
+	if (!pd)
+		return;
+	rt_lock(&pd->lock);
+	if (pd->registered || pd->q[0] || pd->q[1])
+		pd_forget(pd, fd, true);
+	rt_unlock(&pd->lock);
+}
+
+void rt_netpoll_fdnew(int fd)
+{
+	struct pd *pd = pd_get(fd, false);
+	if (!pd)
+		return;
+	rt_lock(&pd->lock);
+	if (pd->registered || pd->q[0] || pd->q[1])
+		pd_forget(pd, fd, false);
+	rt_unlock(&pd->lock);
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+static bool unlock_pw(struct rt_g *g, void *arg)
+{
+	rt_unlock(&((struct pollwait *)arg)->lock);
+	return true;
+}
+
+/* Queue nodes for one request (pd->lock taken here).  Returns 0, or 1
+ * when something already happened since the token (fired), or an errno
+ * from registration.  *used counts the nodes consumed. */
+static int arm_one(const struct rt_pollreq *r, struct pollwait *w,
+		   struct pollnode *nodes, int *used)
+{
+	struct pd *pd = pd_get(r->fd, true);
+	if (!pd)
+		return EPERM;
+	rt_lock(&pd->lock);
+	int ret = 0;
+	if (pd->gen != r->tok.gen) {
+		ret = 1; /* closed or replaced since the token */
+	} else if ((ret = pd_register(pd, r->fd)) == 0) {
+		const uint32_t tokseq[2] = {r->tok.rseq, r->tok.wseq};
+		for (int m = 0; m < 2 && ret == 0; m++)
+			if ((r->modes & (1 << m)) && pd->seq[m] != tokseq[m])
+				ret = 1;
+		for (int m = 0; m < 2 && ret == 0; m++) {
+			if (!(r->modes & (1 << m)))
+				continue;
+			struct pollnode *n = &nodes[(*used)++];
+			n->w = w;
+			n->pd = pd;
+			n->mode = m;
+			enqueue(pd, n);
+		}
+	}
+	rt_unlock(&pd->lock);
+	return ret;
+}
+
+/* Park until w fires or the deadline; returns RT_WOKEN / RT_TIMEDOUT. */
+static int park_pw(struct pollwait *w, int64_t deadline)
+{
+	struct rt_g *g = w->g;
+	int res = RT_WOKEN;
+	rt_xadd(&nwaiters, 1);
+	rt_lock(&w->lock);
+	if (w->fired) {
+		rt_unlock(&w->lock);
+	} else {
+		w->parked = true;
+		rt_prepare_wait(g);
+		res = rt_park(unlock_pw, w, WAIT_IO, deadline);
+	}
+	rt_xadd(&nwaiters, -1);
+	return res;
+}
+
+/* The common wait.  single: fail with the registration error of the one
+ * request instead of skipping it.  A multi-fd wait with nothing pollable
+ * just sleeps until the deadline (forever for -1), as poll(2) would. */
+static int wait_reqs(struct rt_pollreq *r, int n, struct pollnode *nodes,
+		     int64_t deadline, bool single)
+{
+	if (deadline >= 0 && deadline <= rt_nanotime())
+		return ETIMEDOUT;
+	struct pollwait w = {.g = rt_getg()};
+	int used = 0, err = 0;
+	bool early = false;
+	for (int i = 0; i < n && !early; i++) {
+		if (r[i].fd < 0 || !(r[i].modes & (RT_POLL_R | RT_POLL_W)))
+			continue;
+		int e = arm_one(&r[i], &w, nodes, &used);
+		if (e == 1)
+			early = true;
+		else if (e && single)
+			err = e;
+	}
+	if (single && !early && (err || used == 0))
+		return err ? err : EPERM;
+	if (early) { /* queued nodes may already be visible to wakers */
+		rt_lock(&w.lock);
+		w.fired = true;
+		rt_unlock(&w.lock);
+	}
+	int res = park_pw(&w, deadline);
+	for (int i = 0; i < used; i++)
+		dequeue(&nodes[i]);
+	rt_lock(&w.lock); /* the last waker may still be in pw_fire */
+	bool fired = w.fired;
+	rt_unlock(&w.lock);
+	return (res == RT_TIMEDOUT && !fired) ? ETIMEDOUT : 0;
+}
+
+int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
+		    int64_t deadline)
+{
+	struct rt_pollreq r = {.fd = fd, .modes = modes, .tok = *t};
+	struct pollnode nodes[2];
+	int e = wait_reqs(&r, 1, nodes, deadline, true);
+	if (e == 0 || e == ETIMEDOUT) {
+		struct pd *pd = pd_get(fd, false);
+		if (pd && rt_load_acq(&pd->gen) != t->gen)
+			return EBADF;
+	}
+	return e;
+}
+
+int rt_netpoll_wait_many(struct rt_pollreq *r, int n, int64_t deadline)
+{
+	struct pollnode stack[64], *nodes = stack;
+	if (2 * n > 64) {
+		nodes = malloc((size_t)n * 2 * sizeof *nodes);
+		if (!nodes)
+			return ENOMEM;
+	}
+	int e = wait_reqs(r, n, nodes, deadline, false);
+	if (nodes != stack)
+		free(nodes);
+	return e;
+}
+
+/* ---- the poller ---------------------------------------------------------- */
 
 void rt_netpoll_break(void)
 {
@@ -57,11 +440,32 @@ void rt_netpoll_break(void)
 	rt_syscall3(SYS_write, breakfd, &one, sizeof one);
 }
 
-struct rt_g *rt_netpoll(int64_t delay, int *n)
+/* A readiness report for data = gen << 32 | fd. */
+static void pd_event(uint64_t data, uint32_t ev, struct glist *gl)
 {
-	struct epoll_event evs[64];
-	long r;
-	*n = 0;
+	struct pd *pd = pd_get((int)(uint32_t)data, false);
+	if (!pd)
+		return;
+	int modes = 0;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
+		modes |= RT_POLL_R;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		modes |= RT_POLL_W;
+	rt_lock(&pd->lock);
+	if (pd->gen == (uint32_t)(data >> 32)) {
+		for (int m = 0; m < 2; m++) {
+			if (!(modes & (1 << m)))
+				continue;
+			rt_store_rel(&pd->seq[m], pd->seq[m] + 1);
+			fire_list(pd, m, gl);
+		}
+	}
+	rt_unlock(&pd->lock);
+}
+
+static long epoll_wait_ns(struct epoll_event *evs, int64_t delay)
+{
+	long r = -ENOSYS;
 	if (have_pwait2) {
 		struct timespec ts, *tsp = NULL;
 		if (delay >= 0) {
@@ -69,21 +473,32 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 			ts.tv_nsec = delay % 1000000000;
 			tsp = &ts;
 		}
-		r = rt_syscall6(SYS_epoll_pwait2, epfd, (long)evs, 64, (long)tsp,
-				0, 8);
+		r = rt_syscall6(SYS_epoll_pwait2, epfd, (long)evs, NEVENTS,
+				(long)tsp, 0, 8);
 		if (r == -ENOSYS)
 			have_pwait2 = 0;
 	}
 	if (!have_pwait2) {
 		int ms = delay < 0 ? -1 : (int)((delay + 999999) / 1000000);
-		r = rt_syscall4(SYS_epoll_wait, epfd, evs, 64, ms);
+		r = rt_syscall4(SYS_epoll_wait, epfd, evs, NEVENTS, ms);
 	}
+	return r;
+}
+
+struct rt_g *rt_netpoll(int64_t delay, int *n)
+{
+	struct epoll_event evs[NEVENTS];
+	struct glist gl = {NULL, 0};
+	long r = epoll_wait_ns(evs, delay);
 	for (long i = 0; i < r; i++) {
-		if (evs[i].data.u64 == 0) {
+		if (evs[i].data.u64 == BREAK_DATA) {
 			uint64_t v;
 			rt_syscall3(SYS_read, breakfd, &v, sizeof v);
 			rt_store(&wakesig, 0u);
+			continue;
 		}
+		pd_event(evs[i].data.u64, evs[i].events, &gl);
 	}
-	return NULL;
+	*n = gl.n;
+	return gl.head;
 }

@@ -347,6 +347,15 @@ top:;
 	struct rt_p *p = m->p;
 	checktimers_all();
 
+	/* Fairness for Gs waiting on fds while this P always has local
+	 * work: a non-blocking poll every 61st tick (Go's sysmon does it
+	 * every 10 ms).  Readied Gs go to the global queue. */
+	if (p->schedtick % 61 == 0 && rt_netpoll_waiters() > 0 &&
+	    !rt_load(&rt_sched.polling)) {
+		int n = 0;
+		struct rt_g *list = rt_netpoll(0, &n);
+		rt_injectglist(list, n);
+	}
 	if (p->schedtick % 61 == 0 && rt_load_relaxed(&rt_sched.runqsize) > 0) {
 		rt_lock(&rt_sched.lock);
 		g = rt_globrunqget(p, 1);

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unwind.h>
 
@@ -36,6 +37,46 @@ struct real_libc {
 	int (*clock_nanosleep)(clockid_t, int, const struct timespec *,
 			       struct timespec *);
 	int (*pthread_kill)(pthread_t, int);
+
+	/* I/O (fd.c, io.c, net.c, poll.c); opaque pointer types keep this
+	 * header free of socket/poll/epoll includes. */
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const void *iov, int);
+	ssize_t (*writev)(int, const void *iov, int);
+	ssize_t (*sendfile)(int, int, void *off, size_t);
+	ssize_t (*splice)(int, void *, int, void *, size_t, unsigned);
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int *);
+	int (*accept4)(int, void *addr, void *len, int);
+	int (*connect)(int, const void *addr, unsigned);
+	ssize_t (*recvfrom)(int, void *, size_t, int, void *addr, void *len);
+	ssize_t (*sendto)(int, const void *, size_t, int, const void *, unsigned);
+	ssize_t (*recvmsg)(int, void *msg, int);
+	ssize_t (*sendmsg)(int, const void *msg, int);
+	int (*recvmmsg)(int, void *vec, unsigned, int, void *tmo);
+	int (*sendmmsg)(int, void *vec, unsigned, int);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*pipe2)(int *, int);
+	int (*eventfd)(unsigned, int);
+	int (*timerfd_create)(int, int);
+	int (*signalfd)(int, const sigset_t *, int);
+	int (*epoll_create1)(int);
+	int (*poll)(void *fds, unsigned long, int);
+	int (*ppoll)(void *fds, unsigned long, const struct timespec *,
+		     const sigset_t *);
+	int (*select)(int, void *, void *, void *, void *tv);
+	int (*pselect)(int, void *, void *, void *, const struct timespec *,
+		       const sigset_t *);
+	int (*epoll_wait)(int, void *ev, int, int);
+	int (*epoll_pwait)(int, void *ev, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, void *ev, int, const struct timespec *,
+			    const sigset_t *);
 };
 extern struct real_libc real;
 
