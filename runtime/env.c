@@ -63,16 +63,7 @@ int rt_ncpu(void)
 
 int rt_env_procs(void)
 {
-	const char *s = getenv("GREENRUN_PROCS");
-	if (s && *s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (*end == 0 && v >= 1 && v <= 1024)
-			return (int)v;
-		rt_printf("greenrun: ignoring GREENRUN_PROCS=%s (want 1..1024)\n",
-			  s);
-	}
-	return rt_ncpu();
+	return (int)rt_env_int("GREENRUN_PROCS", rt_ncpu(), 1, 1024);
 }
 
 /* Parse "N[KMG]" (case-insensitive); 0 on error. */
@@ -101,6 +92,22 @@ size_t rt_env_size(const char *name, size_t def)
 	if (v == 0) {
 		rt_printf("greenrun: ignoring %s=%s (want a size like 256K)\n",
 			  name, s);
+		return def;
+	}
+	return v;
+}
+
+/* Integer setting in [min, max]; a bad value warns and gives def. */
+long rt_env_int(const char *name, long def, long min, long max)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return def;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || v < min || v > max) {
+		rt_printf("greenrun: ignoring %s=%s (want %ld..%ld)\n", name, s,
+			  min, max);
 		return def;
 	}
 	return v;

@@ -102,9 +102,15 @@ uint32_t rt_fastrand(void);
 int rt_snprintf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+void rt_handoffp(struct rt_p *p);
+
+/* ---- sysmon.c --------------------------------------------------------- */
+void rt_sysmon_start(void);
+
 /* ---- env.c ------------------------------------------------------------ */
 int rt_env_procs(void);
 size_t rt_env_size(const char *name, size_t def);
+long rt_env_int(const char *name, long def, long min, long max);
 int rt_ncpu(void);
 
 /* ---- signal.c --------------------------------------------------------- */

@@ -100,7 +100,7 @@ static void acquirep(struct rt_m *m, struct rt_p *p)
 		rt_throw("acquirep: M or P already bound");
 	m->p = p;
 	p->m = m;
-	p->status = P_RUNNING;
+	rt_store(&p->status, (uint32_t)P_RUNNING);
 }
 
 /* sched.lock held.  Releases m's P onto the idle list. */
@@ -111,7 +111,7 @@ static void pidleput(struct rt_m *m)
 		rt_throw("pidleput: P has a non-empty run queue");
 	m->p = NULL;
 	p->m = NULL;
-	p->status = P_IDLE;
+	rt_store(&p->status, (uint32_t)P_IDLE);
 	p->link = rt_sched.pidle;
 	rt_sched.pidle = p;
 	rt_xadd(&rt_sched.npidle, 1);
@@ -186,6 +186,13 @@ static void newm(struct rt_p *p, bool spinning)
 	m->nextp = p;
 	m->spinning = spinning;
 	rt_lock(&rt_sched.lock);
+	if (rt_sched.mcount >= rt_sched.maxmcount) {
+		rt_unlock(&rt_sched.lock);
+		rt_printf("greenrun: program exceeds %d OS threads "
+			  "(GREENRUN_MAXTHREADS): too many threads blocked in "
+			  "system calls at once\n", (int)rt_sched.maxmcount);
+		rt_throw("thread limit exceeded");
+	}
 	m->id = rt_sched.mcount++;
 	m->fastrand = 0x9e3779b9u * (uint32_t)(m->id + 1);
 	m->alllink = rt_sched.allm;
@@ -240,6 +247,29 @@ static void startm(struct rt_p *p, bool spinning)
 	m->spinning = spinning;
 	m->nextp = p;
 	notewakeup(&m->park);
+}
+
+/* sysmon took p from an M stuck in a system call: give it to an M if
+ * there is work for it, else make it idle (Go's handoffp). */
+void rt_handoffp(struct rt_p *p)
+{
+	p->m = NULL;
+	if (!rt_runqempty(p) || rt_load_relaxed(&rt_sched.runqsize) > 0 ||
+	    rt_load(&p->timer0when) != 0) {
+		startm(p, false);
+		return;
+	}
+	if (rt_load(&rt_sched.nmspinning) + rt_load(&rt_sched.npidle) == 0 &&
+	    rt_cas(&rt_sched.nmspinning, 0, 1)) {
+		startm(p, true);
+		return;
+	}
+	rt_lock(&rt_sched.lock);
+	rt_store(&p->status, (uint32_t)P_IDLE);
+	p->link = rt_sched.pidle;
+	rt_sched.pidle = p;
+	rt_xadd(&rt_sched.npidle, 1);
+	rt_unlock(&rt_sched.lock);
 }
 
 /* Work was added: make sure an M is looking for it (Go's wakep). */
@@ -579,7 +609,7 @@ static void mcall(void (*fn)(struct rt_g *, void *), void *arg)
 	m->mcallarg = arg;
 	m->pendg = g;
 	struct rt_g *next = NULL;
-	if (fn != goexit_m && (m->p->schedtick & 7) != 0)
+	if (fn != goexit_m && m->p && (m->p->schedtick & 7) != 0)
 		next = rt_runqget(m->p);
 	if (next) {
 		prepare_run(m, next);
@@ -664,6 +694,53 @@ static void gosched_m(struct rt_g *g, void *arg)
 
 void rt_yield(void) { mcall(gosched_m, NULL); }
 
+/* ---- system calls: handoff (Go's entersyscall/exitsyscall) ---------- */
+
+void rt_entersyscall(void)
+{
+	struct rt_m *m = rt_getm();
+	struct rt_p *p = m->p;
+	m->oldp = p;
+	rt_store_relaxed(&p->syscalltick, p->syscalltick + 1);
+	rt_store_rel(&p->status, (uint32_t)P_SYSCALL); /* sysmon may take it */
+}
+
+/* On g0: no P could be had; queue the G and park this M. */
+static void exitsyscall0(struct rt_g *g, void *arg)
+{
+	struct rt_m *m = g->m;
+	rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
+	rt_lock(&rt_sched.lock);
+	struct rt_p *p = pidleget();
+	if (!p)
+		rt_globrunqput(g);
+	rt_unlock(&rt_sched.lock);
+	if (p) { /* one freed meanwhile: run g on it now */
+		acquirep(m, p);
+		rt_runqput(p, g, true);
+		return;
+	}
+	stopm(m);
+}
+
+void rt_exitsyscall(void)
+{
+	struct rt_m *m = rt_getm();
+	struct rt_p *p = m->oldp;
+	m->oldp = NULL;
+	if (rt_cas(&p->status, (uint32_t)P_SYSCALL, (uint32_t)P_RUNNING))
+		return; /* fast path: nobody took our P */
+	m->p = NULL; /* sysmon handed it to someone else */
+	rt_lock(&rt_sched.lock);
+	struct rt_p *np = pidleget();
+	rt_unlock(&rt_sched.lock);
+	if (np) {
+		acquirep(m, np);
+		return;
+	}
+	mcall(exitsyscall0, NULL);
+}
+
 /* ---- spawn / exit / join ------------------------------------------------ */
 
 static void gmain(void *arg)
@@ -706,6 +783,9 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	rt_xadd(&rt_sched.ngcreated, 1);
 	if (out)
 		*out = g;
+	if (!rt_load(&rt_sched.sysmon_started) &&
+	    rt_cas(&rt_sched.sysmon_started, 0u, 1u))
+		rt_sysmon_start();
 	rt_runqput(rt_getm()->p, g, true);
 	rt_wakep();
 	return 0;
@@ -929,6 +1009,8 @@ const char *rt_init(void)
 	rt_stack_init();
 	rt_sched.nprocs = rt_env_procs();
 	rt_sched.defstack = rt_env_size("GREENRUN_STACK", 256 * 1024);
+	rt_sched.maxmcount = (int32_t)rt_env_int("GREENRUN_MAXTHREADS", 10000,
+						  4, 1000000);
 	if (rt_sched.defstack < 16384)
 		rt_sched.defstack = 16384;
 	rt_sched.allp = calloc((size_t)rt_sched.nprocs, sizeof(struct rt_p));

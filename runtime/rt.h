@@ -103,6 +103,14 @@ int64_t rt_nanotime(void);
 /* Park until deadline (absolute monotonic ns). */
 void rt_sleep_until(int64_t deadline);
 
+/* Bracket a system call that may block the OS thread (regular-file I/O,
+ * waitpid, flock, ...).  While inside, sysmon may hand this G's P to
+ * another M after ~20 us so other Gs keep running; rt_exitsyscall gets a
+ * P back (the same one when nobody took it: no OS-thread wake-up on the
+ * fast path) or waits for one.  Errno is untouched. */
+void rt_entersyscall(void);
+void rt_exitsyscall(void);
+
 /* ---- parking (a futex analogue for Gs) ---------------------------------- */
 enum { RT_WOKEN = 0, RT_TIMEDOUT = 1 };
 

@@ -156,14 +156,19 @@ struct rt_g {
 	_Alignas(16) unsigned char shim[RT_G_SHIM_BYTES]; /* shim/'s area */
 };
 
-enum { P_IDLE = 0, P_RUNNING = 1 };
+/* P_SYSCALL: its M is in a system call (rt_entersyscall); sysmon may CAS
+ * it to P_IDLE and hand it to another M (handoff). */
+enum { P_IDLE = 0, P_RUNNING = 1, P_SYSCALL = 2 };
 
 struct rt_p {
 	int32_t id;
-	uint32_t status;         /* P_IDLE / P_RUNNING; guarded by sched.lock */
+	uint32_t status;         /* P_IDLE / P_RUNNING / P_SYSCALL; atomic:
+				    IDLE<->RUNNING under sched.lock, SYSCALL
+				    leaves by CAS (owner M or sysmon) */
 	struct rt_m *m;          /* holder, NULL when idle */
 	struct rt_p *link;       /* sched.pidle list; guarded by sched.lock */
 	uint32_t schedtick;      /* owner M only; read racily by sysmon */
+	uint32_t syscalltick;    /* owner M increments per syscall; sysmon reads */
 
 	/* Local run queue: single producer (owner), many consumers (stealers).
 	 * head is advanced by CAS (consumers); tail stored by owner (release).
@@ -188,6 +193,7 @@ struct rt_m {
 	struct rt_g *curg;       /* G running on this M; owner M only */
 	struct rt_p *p;          /* P held; owner M only */
 	struct rt_p *nextp;      /* P handed over by startm; guarded by park */
+	struct rt_p *oldp;       /* P it had when it entered a syscall */
 	bool spinning;           /* owner M; mirrored in sched.nmspinning */
 	uint32_t park;           /* futex note: 0 asleep, 1 woken */
 	struct rt_m *schedlink;  /* sched.midle list; guarded by sched.lock */
@@ -226,6 +232,9 @@ struct rt_sched {
 	struct rt_m *allm;       /* append-only list (atomic head) */
 	int64_t ngoid;           /* atomic goid counter */
 	int64_t nlive;           /* atomic: program Gs not yet exited */
+	int32_t maxmcount;       /* GREENRUN_MAXTHREADS; immutable */
+	uint32_t sysmon_started; /* atomic */
+	int64_t nhandoff;        /* atomic statistics: Ps retaken by sysmon */
 	int64_t ngcreated;       /* atomic statistics */
 	size_t defstack;         /* default usable stack bytes; immutable */
 };

@@ -378,6 +378,40 @@ START_TEST(test_sleep_deadline)
 }
 END_TEST
 
+static int hpipe[2];
+static void *blocking_reader(void *a)
+{
+	char c = 0;
+	rt_entersyscall();
+	long r = read(hpipe[0], &c, 1); /* blocks the M, not the P */
+	rt_exitsyscall();
+	return (void *)(intptr_t)(r == 1 ? c : -1);
+}
+static void *writer(void *a)
+{
+	char c = 'x';
+	return (void *)(intptr_t)write(hpipe[1], &c, 1);
+}
+
+/* One P: a G blocked in a system call must not stop the G that will
+ * unblock it (sysmon hands the P to another M). */
+START_TEST(test_syscall_handoff)
+{
+	start_runtime("1");
+	ck_assert_int_eq(pipe(hpipe), 0);
+	struct rt_g *r, *w;
+	ck_assert_int_eq(rt_spawn(blocking_reader, NULL, NULL, &r), 0);
+	rt_yield(); /* let the reader block first */
+	ck_assert_int_eq(rt_spawn(writer, NULL, NULL, &w), 0);
+	void *rv, *wv;
+	ck_assert_int_eq(rt_join(r, -1, &rv), 0);
+	ck_assert_int_eq(rt_join(w, -1, &wv), 0);
+	ck_assert_int_eq((intptr_t)rv, 'x');
+	ck_assert_int_eq((intptr_t)wv, 1);
+	ck_assert_int_ge(rt_load(&rt_sched.nhandoff), 1);
+}
+END_TEST
+
 Suite *runtime_suite(void)
 {
 	Suite *s = suite_create("runtime");
@@ -403,6 +437,7 @@ Suite *runtime_suite(void)
 	tcase_add_test(sc, test_errno_per_g);
 	tcase_add_test(sc, test_futex_wait_wake);
 	tcase_add_test(sc, test_sleep_deadline);
+	tcase_add_test(sc, test_syscall_handoff);
 	suite_add_tcase(s, sc);
 	return s;
 }

@@ -1,0 +1,90 @@
+/*
+ * sysmon.c - the system monitor: an OS thread without a P (Go's sysmon,
+ * proc.go), started with the program's first thread.
+ *
+ * Now it does one job: retake the P of an M that has been inside a system
+ * call (rt_entersyscall) for more than ~20 us and hand it to another M,
+ * so one G blocked in a regular-file read or waitpid cannot stall the
+ * others on its P.  A P is retaken when its syscalltick has not moved
+ * between two looks at least 20 us apart, unless it has no other work and
+ * someone is idle or spinning anyway (then only after 10 ms, as Go).  The
+ * M finds out in rt_exitsyscall (the CAS SYSCALL->RUNNING fails) and gets
+ * another P or parks.
+ *
+ * Sleep: 20 us while it finds work to do; after 50 idle rounds the
+ * interval doubles up to 10 ms.  Async preemption and the deadlock
+ * check will live here too.
+ *
+ * Runs without a G: it must not call anything that uses rt_getg(), nor any
+ * libc name that shim/ interposes (raw system calls instead).
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "atomic.h"
+#include "internal.h"
+#include "sys.h"
+#include <sys/syscall.h>
+
+struct pseen {
+	uint32_t syscalltick;
+	int64_t since; /* first time we saw this syscalltick */
+};
+
+static void *sysmon(void *arg)
+{
+	struct pseen *seen = calloc((size_t)rt_sched.nprocs, sizeof *seen);
+	if (!seen)
+		return NULL;
+	int64_t delay_us = 20;
+	int idle = 0;
+	for (;;) {
+		struct timespec ts = {0, delay_us * 1000};
+		/* raw: the nanosleep symbol is our own interposed one */
+		rt_syscall2(SYS_nanosleep, &ts, NULL);
+		int64_t now = rt_nanotime();
+		int retaken = 0;
+		for (int i = 0; i < rt_sched.nprocs; i++) {
+			struct rt_p *p = &rt_sched.allp[i];
+			if (rt_load(&p->status) != P_SYSCALL) {
+				seen[i].since = 0;
+				continue;
+			}
+			uint32_t t = rt_load_relaxed(&p->syscalltick);
+			if (seen[i].since == 0 || seen[i].syscalltick != t) {
+				seen[i].syscalltick = t;
+				seen[i].since = now;
+				continue;
+			}
+			int64_t in = now - seen[i].since;
+			if (in < 20000)
+				continue;
+			if (rt_runqempty(p) &&
+			    rt_load(&rt_sched.nmspinning) +
+				    rt_load(&rt_sched.npidle) > 0 &&
+			    in < 10000000)
+				continue;
+			if (rt_cas(&p->status, (uint32_t)P_SYSCALL,
+				   (uint32_t)P_IDLE)) {
+				seen[i].since = 0;
+				rt_xadd(&rt_sched.nhandoff, 1);
+				rt_handoffp(p);
+				retaken++;
+			}
+		}
+		if (retaken || idle < 50) {
+			idle = retaken ? 0 : idle + 1;
+			delay_us = 20;
+		} else if (delay_us < 10000) {
+			delay_us *= 2;
+		}
+	}
+	return NULL;
+}
+
+void rt_sysmon_start(void)
+{
+	if (rt_os.thread_create(sysmon, NULL, 64 * 1024) != 0)
+		rt_printf("greenrun: cannot start sysmon; blocking system "
+			  "calls will hold their P\n");
+}
