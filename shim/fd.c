@@ -1,0 +1,370 @@
+/*
+ * fd.c - the fd table and the calls that create, duplicate, close and
+ * flag fds: close, dup, dup2, dup3, fcntl (F_GETFL/F_SETFL/F_DUPFD*),
+ * ioctl (FIONBIO), pipe, pipe2, eventfd, timerfd_create, signalfd,
+ * epoll_create, epoll_create1.  Sockets are created in net.c.
+ *
+ * The record (fdio.h, struct shim_fd) says how the shim drives each fd
+ * number: not pollable (FDK_PLAIN: regular files, directories, block
+ * devices: the real call, blocking the M until syscall handoff exists),
+ * socket (MSG_DONTWAIT per call), pipe-like (RWF_NOWAIT per call through
+ * preadv2/pwritev2), or poll-first (ttys, FIFOs opened by path, anything
+ * that refuses RWF_NOWAIT).  It is filled from fstat on first use, or by
+ * the call that created the fd, and forgotten when we see the fd closed.
+ *
+ * O_NONBLOCK policy.  We do NOT make fds non-blocking underneath: a pipe
+ * or socket handed to a child process (fork + exec, posix_spawn, inherited
+ * stdin/stdout), or read through stdio (fdopen: libc's internal read does
+ * not come through us), must keep the flags the program set.  Non-blocking
+ * behaviour is asked for per call instead, so F_GETFL, FIONBIO, accept4
+ * and pipe2 flags, dup inheritance and fds 0-2 need no bookkeeping: the
+ * kernel's flag *is* the program's, and a program-non-blocking fd gets
+ * EAGAIN exactly as natively (the engine reads F_GETFL when it sees
+ * EAGAIN).  Nothing is left changed for the parent shell at exit.
+ *
+ * The exception: accept() has no per-call non-blocking flag.  A listening
+ * socket created in this process gets O_NONBLOCK underneath at its first
+ * accept (nbunder); the program's own view is kept in user_nb and shown by
+ * F_GETFL, changed by F_SETFL/FIONBIO, copied by the dup family, and the
+ * flag is cleared again at exit.  A listening socket we did not create
+ * (inherited) is never changed: accept waits for readiness with poll and
+ * then calls the real accept, which can block the M if another thread or
+ * process takes the connection first.  The same race applies to
+ * poll-first fds (several readers of one tty).
+ *
+ * Staleness.  An fd closed by libc itself (fclose of a stream we never saw
+ * opened) keeps its record until the number is reused by a call we see.
+ * If the new file is read through us meanwhile, a wrong "socket" record
+ * heals itself (ENOTSOCK, or EPERM from epoll), a wrong "not pollable"
+ * record only blocks the M.
+ *
+ * Thread-safety: records are single 32-bit words read and written
+ * atomically; racing a close of the same fd is the program's race.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "fdio.h"
+#include "shim.h"
+
+#define FD_CHUNK 4096
+#define FD_MAX (1 << 20)
+static uint32_t *chunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
+
+static uint32_t pack(struct shim_fd f)
+{
+	return f.kind | f.own << 8 | f.nbunder << 16 | (uint32_t)f.user_nb << 24;
+}
+
+static struct shim_fd unpack(uint32_t v)
+{
+	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 1, v >> 24 & 1};
+}
+
+static uint32_t *slot(int fd, bool create)
+{
+	if (fd < 0 || fd >= FD_MAX)
+		return NULL;
+	uint32_t **cp = &chunks[fd / FD_CHUNK];
+	uint32_t *c = rt_load_acq(cp);
+	if (!c && create) {
+		uint32_t *n = calloc(FD_CHUNK, sizeof *n), *none = NULL;
+		if (!n)
+			return NULL;
+		if (__atomic_compare_exchange_n(cp, &none, n, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			c = n;
+		else {
+			free(n);
+			c = none;
+		}
+	}
+	return c ? &c[fd % FD_CHUNK] : NULL;
+}
+
+static int classify(int fd)
+{
+	struct stat st;
+	int saved = errno;
+	int r = fstat(fd, &st);
+	errno = saved;
+	if (r != 0)
+		return FDK_UNKNOWN;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFSOCK:
+		return FDK_SOCK;
+	case S_IFIFO:
+	case 0: /* anonymous inode: eventfd, timerfd, signalfd, epoll */
+		return FDK_NOWAIT;
+	case S_IFCHR:
+		return FDK_POLLFIRST;
+	default:
+		return FDK_PLAIN;
+	}
+}
+
+struct shim_fd shim_fd_get(int fd)
+{
+	uint32_t *s = slot(fd, true);
+	if (!s)
+		return (struct shim_fd){.kind = FDK_PLAIN};
+	struct shim_fd f = unpack(rt_load_relaxed(s));
+	if (f.kind == FDK_UNKNOWN) {
+		f.kind = (uint8_t)classify(fd);
+		if (f.kind == FDK_UNKNOWN) /* bad fd: let the call say so */
+			return (struct shim_fd){.kind = FDK_PLAIN};
+		rt_store_relaxed(s, pack(f));
+	}
+	return f;
+}
+
+void shim_fd_put(int fd, struct shim_fd f)
+{
+	uint32_t *s = slot(fd, true);
+	if (s)
+		rt_store_relaxed(s, pack(f));
+}
+
+void shim_fd_created(int fd, int kind)
+{
+	rt_netpoll_fdnew(fd);
+	shim_fd_put(fd, (struct shim_fd){.kind = (uint8_t)kind, .own = 1});
+}
+
+void shim_fd_copy(int oldfd, int newfd)
+{
+	rt_netpoll_fdnew(newfd);
+	shim_fd_put(newfd, shim_fd_get(oldfd));
+}
+
+void shim_fd_closing(int fd)
+{
+	rt_netpoll_close(fd);
+	uint32_t *s = slot(fd, false);
+	if (s)
+		rt_store_relaxed(s, 0u);
+}
+
+void shim_fd_nbunder(int fd, struct shim_fd *f)
+{
+	if (f->nbunder || !f->own)
+		return;
+	int fl = real.fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return;
+	if (!(fl & O_NONBLOCK) && real.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return;
+	f->nbunder = 1;
+	f->user_nb = (fl & O_NONBLOCK) != 0;
+	shim_fd_put(fd, *f);
+}
+
+/* Give listening sockets we made non-blocking back their blocking mode:
+ * an exec'd child or another process may share them. */
+__attribute__((destructor)) static void fd_restore(void)
+{
+	int saved = errno;
+	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
+		uint32_t *c = rt_load_acq(&chunks[ci]);
+		for (int i = 0; c && i < FD_CHUNK; i++) {
+			struct shim_fd f = unpack(c[i]);
+			if (!f.nbunder || f.user_nb)
+				continue;
+			int fd = ci * FD_CHUNK + i;
+			int fl = real.fcntl(fd, F_GETFL);
+			if (fl >= 0)
+				real.fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		}
+	}
+	errno = saved;
+}
+
+/* ---- close and the dup family -------------------------------------------- */
+
+EXPORT int close(int fd)
+{
+	shim_check();
+	shim_fd_closing(fd);
+	return real.close(fd);
+}
+
+EXPORT int __close(int fd) { return close(fd); }
+
+EXPORT int dup(int fd)
+{
+	shim_check();
+	int r = real.dup(fd);
+	if (r >= 0)
+		shim_fd_copy(fd, r);
+	return r;
+}
+
+static int dup_over(int oldfd, int newfd, int flags, bool three)
+{
+	shim_check();
+	if (oldfd == newfd || oldfd < 0 ||
+	    real.fcntl(oldfd, F_GETFD) < 0)
+		return three ? real.dup3(oldfd, newfd, flags)
+			     : real.dup2(oldfd, newfd);
+	shim_fd_closing(newfd); /* wakes Gs parked on the fd it replaces */
+	int r = three ? real.dup3(oldfd, newfd, flags)
+		      : real.dup2(oldfd, newfd);
+	if (r >= 0)
+		shim_fd_copy(oldfd, r);
+	return r;
+}
+
+EXPORT int dup2(int oldfd, int newfd) { return dup_over(oldfd, newfd, 0, false); }
+EXPORT int __dup2(int oldfd, int newfd) { return dup2(oldfd, newfd); }
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return dup_over(oldfd, newfd, flags, true);
+}
+
+/* ---- fcntl and ioctl ------------------------------------------------------ */
+
+static int fcntl_impl(int fd, int cmd, void *arg)
+{
+	shim_check();
+	struct shim_fd f;
+	int r;
+	switch (cmd) {
+	case F_GETFL:
+		r = real.fcntl(fd, F_GETFL);
+		if (r >= 0 && (f = shim_fd_get(fd)).nbunder)
+			r = (r & ~O_NONBLOCK) | (f.user_nb ? O_NONBLOCK : 0);
+		return r;
+	case F_SETFL:
+		f = shim_fd_get(fd);
+		if (!f.nbunder)
+			return real.fcntl(fd, F_SETFL, arg);
+		r = real.fcntl(fd, F_SETFL, (int)(long)arg | O_NONBLOCK);
+		if (r == 0) {
+			f.user_nb = ((int)(long)arg & O_NONBLOCK) != 0;
+			shim_fd_put(fd, f);
+		}
+		return r;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		r = real.fcntl(fd, cmd, arg);
+		if (r >= 0)
+			shim_fd_copy(fd, r);
+		return r;
+	default:
+		return real.fcntl(fd, cmd, arg);
+	}
+}
+
+/* All fcntl commands take an int or a pointer: read the one argument as a
+ * pointer-sized word (as glibc itself does). */
+#define FCNTL_ARG(cmd)                                                         \
+	va_list ap;                                                            \
+	va_start(ap, cmd);                                                     \
+	void *arg = va_arg(ap, void *);                                        \
+	va_end(ap)
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	FCNTL_ARG(cmd);
+	return fcntl_impl(fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	FCNTL_ARG(cmd);
+	return fcntl_impl(fd, cmd, arg);
+}
+
+EXPORT int __fcntl(int fd, int cmd, ...)
+{
+	FCNTL_ARG(cmd);
+	return fcntl_impl(fd, cmd, arg);
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	shim_check();
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == FIONBIO && arg) {
+		struct shim_fd f = shim_fd_get(fd);
+		if (f.nbunder) {
+			int one = 1, r = real.ioctl(fd, FIONBIO, &one);
+			if (r == 0) {
+				f.user_nb = *(int *)arg != 0;
+				shim_fd_put(fd, f);
+			}
+			return r;
+		}
+	}
+	return real.ioctl(fd, req, arg);
+}
+
+/* ---- creators ------------------------------------------------------------- */
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	shim_check();
+	int r = real.pipe2(fds, flags);
+	if (r == 0) {
+		shim_fd_created(fds[0], FDK_NOWAIT);
+		shim_fd_created(fds[1], FDK_NOWAIT);
+	}
+	return r;
+}
+
+EXPORT int pipe(int fds[2]) { return pipe2(fds, 0); }
+
+static int created(int fd, int kind)
+{
+	if (fd >= 0)
+		shim_fd_created(fd, kind);
+	return fd;
+}
+
+EXPORT int eventfd(unsigned int initval, int flags)
+{
+	shim_check();
+	return created(real.eventfd(initval, flags), FDK_NOWAIT);
+}
+
+EXPORT int timerfd_create(int clockid, int flags)
+{
+	shim_check();
+	return created(real.timerfd_create(clockid, flags), FDK_NOWAIT);
+}
+
+EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	shim_check();
+	int r = real.signalfd(fd, mask, flags);
+	return fd == -1 ? created(r, FDK_NOWAIT) : r;
+}
+
+EXPORT int epoll_create1(int flags)
+{
+	shim_check();
+	return created(real.epoll_create1(flags), FDK_NOWAIT);
+}
+
+EXPORT int epoll_create(int size)
+{
+	if (size <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return epoll_create1(0);
+}
