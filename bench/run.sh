@@ -8,6 +8,9 @@
 #     greenrun N=100000;
 #   - sched_yield ping-pong round trip, ns (native pinned with taskset -c 0,
 #     greenrun with --procs 1);
+#   - echo server (compat/echo_server.c, one pthread per connection) at
+#     100, 1,000 and 10,000 connections driven by compat/loadgen.c:
+#     requests/s and p99 latency (bench/echo.sh; one ECHO_SECS run each);
 #   - steal: 10,000 threads x ~1 ms of arithmetic created by one thread,
 #     wall ms; 1 CPU (native taskset -c 0 vs greenrun --procs 1) and
 #     2 CPUs (native unpinned vs greenrun --procs 2).
@@ -117,6 +120,35 @@ n_s2=$(median wall_ms "$out/steal")
 g_s2=$NA
 [ $have_gr = 1 ] && g_s2=$(median wall_ms "$GREENRUN" --procs 2 -- "$out/steal")
 row "steal 10k x 1 ms, wall ms, 2 CPUs (native unpinned, greenrun --procs 2)" "$n_s2" "$g_s2"
+echo "bench: echo server ..." >&2
+# Echo server (compat/echo_server.c, thread per connection) driven by
+# compat/loadgen.c: one run of ECHO_SECS per point (a point is a whole
+# ~10 s run; medians of 5 would take minutes).  req/s: higher is better,
+# so its speed-up column is greenrun / native.
+ECHO_SECS=${ECHO_SECS:-5}
+one() { # one KEY MODE CONNS: a single bench/echo.sh figure, or "fail"
+    local v
+    v=$(timeout "$TMO" bench/echo.sh "$2" "$3" "$ECHO_SECS" 2>/dev/null | sed -n "s/^$1=//p") || true
+    [ -n "$v" ] && echo "$v" || echo fail
+}
+row_rate() { # label native greenrun (rates)
+    local s="n/a"
+    if num "$2" && num "$3" && awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
+        s=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2fx", b / a }')
+    fi
+    rows+=("| $1 | $2 | $3 | $s |")
+    echo "  $1: native=$2 greenrun=$3" >&2
+}
+for c in 100 1000 10000; do
+    tmp_n=$(timeout "$TMO" bench/echo.sh native "$c" "$ECHO_SECS" 2>/dev/null) || true
+    tmp_g=$NA
+    [ $have_gr = 1 ] && { tmp_g=$(timeout "$TMO" bench/echo.sh greenrun "$c" "$ECHO_SECS" 2>/dev/null) || true; }
+    pick() { local v; v=$(printf '%s\n' "$1" | sed -n "s/^$2=//p"); echo "${v:-fail}"; }
+    gv() { [ "$tmp_g" = "$NA" ] && echo "$NA" || pick "$tmp_g" "$1"; }
+    row_rate "echo $c connections, requests/s" "$(pick "$tmp_n" req_per_s)" "$(gv req_per_s)"
+    row "echo $c connections, p99 latency, us" "$(pick "$tmp_n" p99_us)" "$(gv p99_us)"
+done
+
 p_scale=$NA
 if num "$g_s1" && num "$g_s2"; then
     p_scale=$(awk -v a="$g_s1" -v b="$g_s2" 'BEGIN { printf "%.2fx", a / b }')
