@@ -126,11 +126,6 @@ echo "bench: echo server ..." >&2
 # ~10 s run; medians of 5 would take minutes).  req/s: higher is better,
 # so its speed-up column is greenrun / native.
 ECHO_SECS=${ECHO_SECS:-5}
-one() { # one KEY MODE CONNS: a single bench/echo.sh figure, or "fail"
-    local v
-    v=$(timeout "$TMO" bench/echo.sh "$2" "$3" "$ECHO_SECS" 2>/dev/null | sed -n "s/^$1=//p") || true
-    [ -n "$v" ] && echo "$v" || echo fail
-}
 row_rate() { # label native greenrun (rates)
     local s="n/a"
     if num "$2" && num "$3" && awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
