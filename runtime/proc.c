@@ -296,8 +296,11 @@ static void resetspinning(struct rt_m *m)
 static void ready(struct rt_g *g)
 {
 	struct rt_m *m = rt_getm();
-	if (!m->p)
-		rt_throw("ready without a P");
+	if (!m->p) { /* a signal handler on an idle M's g0 (sem_post) */
+		g->schedlink = NULL;
+		rt_injectglist(g, 1);
+		return;
+	}
 	rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
 	rt_runqput(m->p, g, true);
 	rt_wakep();
@@ -698,6 +701,8 @@ void rt_yield(void) { mcall(gosched_m, NULL); }
 
 void rt_entersyscall(void)
 {
+	if (rt_getg()->isg0) /* a signal handler interrupted the scheduler */
+		return;
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->p;
 	m->oldp = p;
@@ -725,6 +730,8 @@ static void exitsyscall0(struct rt_g *g, void *arg)
 
 void rt_exitsyscall(void)
 {
+	if (rt_getg()->isg0)
+		return;
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->oldp;
 	m->oldp = NULL;

@@ -17,6 +17,7 @@
 #include "shim.h"
 
 void shim_real_init(void);
+void shim_process_init(void);
 
 static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 {
@@ -50,6 +51,7 @@ void shim_init(void)
 		return;
 	busy = 1;
 	shim_real_init();
+	shim_process_init();
 	rt_os.thread_create = os_thread_create;
 	const char *err = rt_init();
 	if (err) {

@@ -89,6 +89,17 @@ static inline void shim_check(void)
 		shim_init();
 }
 
+/* True when the caller runs on a scheduler context (g0): a signal handler
+ * that interrupted the runtime on an idle M.  Blocking calls must then go
+ * straight to the C library (they cannot park: there is no G to park).
+ * Until the signals issue delivers handlers on Gs, this keeps handlers
+ * that call waitpid/read/nanosleep working. */
+static inline bool shim_on_g0(void)
+{
+	struct rt_g *g = rt_getg();
+	return !g || g->isg0;
+}
+
 /* Thread-specific data, as glibc: 32 inline slots, then blocks of 32. */
 #define SHIM_KEYS_MAX 1024
 #define SHIM_KEY_BLOCK 32

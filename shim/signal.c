@@ -16,7 +16,10 @@
 #include <signal.h>
 #include <string.h>
 
+#include <sys/syscall.h>
+
 #include "shim.h"
+#include "sys.h"
 
 #define BIT(sig) (1ull << ((sig) - 1))
 #define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP) | BIT(32) | BIT(33))
@@ -31,7 +34,11 @@ uint64_t shim_sigset_bits(const sigset_t *set)
 EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	shim_check();
-	uint64_t cur = rt_sigmask_get();
+	uint64_t cur = 0;
+	if (shim_on_g0())
+		rt_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8);
+	else
+		cur = rt_sigmask_get();
 	uint64_t s = 0;
 	if (set) {
 		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
@@ -46,6 +53,10 @@ EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 		return 0;
 	uint64_t n = how == SIG_BLOCK ? cur | s
 		   : how == SIG_UNBLOCK ? cur & ~s : s;
+	if (shim_on_g0()) { /* a handler on the scheduler: this OS thread */
+		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &n, NULL, 8);
+		return 0;
+	}
 	rt_sigmask_set(n);
 	return 0;
 }

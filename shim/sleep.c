@@ -60,7 +60,7 @@ EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 	shim_check();
 	if (clk == CLOCK_THREAD_CPUTIME_ID)
 		return EINVAL;
-	if (!modelled(clk))
+	if (!modelled(clk) || shim_on_g0())
 		return real.clock_nanosleep(clk, flags, req, rem);
 	if (!shim_ts_valid(req))
 		return EINVAL;
@@ -83,6 +83,14 @@ EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 	if (!shim_ts_valid(req)) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (shim_on_g0()) {
+		int e = real.clock_nanosleep(CLOCK_REALTIME, 0, req, rem);
+		if (e) {
+			errno = e;
+			return -1;
+		}
+		return 0;
 	}
 	rt_sleep_until(rt_nanotime() + shim_ts_ns(req));
 	return 0;
@@ -110,6 +118,8 @@ EXPORT int usleep(useconds_t us)
 EXPORT int sched_yield(void)
 {
 	shim_check();
+	if (shim_on_g0())
+		return 0;
 	rt_yield();
 	return 0;
 }

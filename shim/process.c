@@ -1,0 +1,112 @@
+/*
+ * process.c - calls that block the OS thread and have no readiness to
+ * wait for: the wait family, system(), and name resolution (getaddrinfo
+ * and friends run glibc's resolver, whose socket calls are internal and
+ * never reach our interposed ones).  Each runs the real function inside
+ * rt_entersyscall/rt_exitsyscall, so if it blocks, sysmon hands the P to
+ * another M and the other threads keep running.  Semantics, errno and
+ * return values are the real function's, untouched.
+ */
+#include <dlfcn.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "shim.h"
+
+static struct {
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait)(int *);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+	int (*system)(const char *);
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
+			   struct addrinfo **);
+	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *,
+			   socklen_t, char *, socklen_t, int);
+	struct hostent *(*gethostbyname)(const char *);
+	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t,
+			       struct hostent **, int *);
+	struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+} rp;
+
+void shim_process_init(void)
+{
+	rp.waitpid = dlsym(RTLD_NEXT, "waitpid");
+	rp.wait = dlsym(RTLD_NEXT, "wait");
+	rp.wait3 = dlsym(RTLD_NEXT, "wait3");
+	rp.wait4 = dlsym(RTLD_NEXT, "wait4");
+	rp.waitid = dlsym(RTLD_NEXT, "waitid");
+	rp.system = dlsym(RTLD_NEXT, "system");
+	rp.getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
+	rp.getnameinfo = dlsym(RTLD_NEXT, "getnameinfo");
+	rp.gethostbyname = dlsym(RTLD_NEXT, "gethostbyname");
+	rp.gethostbyname_r = dlsym(RTLD_NEXT, "gethostbyname_r");
+	rp.gethostbyaddr = dlsym(RTLD_NEXT, "gethostbyaddr");
+}
+
+/* Run EXPR as a possibly blocking system call. */
+#define BLOCKING(type, expr)                                                   \
+	do {                                                                   \
+		shim_check();                                                  \
+		rt_entersyscall();                                             \
+		type r_ = (expr);                                              \
+		rt_exitsyscall();                                              \
+		return r_;                                                     \
+	} while (0)
+
+EXPORT pid_t waitpid(pid_t pid, int *st, int opt)
+{
+	BLOCKING(pid_t, rp.waitpid(pid, st, opt));
+}
+
+EXPORT pid_t wait(int *st) { BLOCKING(pid_t, rp.wait(st)); }
+
+EXPORT pid_t wait3(int *st, int opt, struct rusage *ru)
+{
+	BLOCKING(pid_t, rp.wait3(st, opt, ru));
+}
+
+EXPORT pid_t wait4(pid_t pid, int *st, int opt, struct rusage *ru)
+{
+	BLOCKING(pid_t, rp.wait4(pid, st, opt, ru));
+}
+
+EXPORT int waitid(idtype_t t, id_t id, siginfo_t *si, int opt)
+{
+	BLOCKING(int, rp.waitid(t, id, si, opt));
+}
+
+EXPORT int system(const char *cmd) { BLOCKING(int, rp.system(cmd)); }
+
+EXPORT int getaddrinfo(const char *node, const char *svc,
+		       const struct addrinfo *hints, struct addrinfo **res)
+{
+	BLOCKING(int, rp.getaddrinfo(node, svc, hints, res));
+}
+
+EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+		       socklen_t hostlen, char *serv, socklen_t servlen,
+		       int flags)
+{
+	BLOCKING(int, rp.getnameinfo(sa, salen, host, hostlen, serv, servlen,
+				     flags));
+}
+
+EXPORT struct hostent *gethostbyname(const char *name)
+{
+	BLOCKING(struct hostent *, rp.gethostbyname(name));
+}
+
+EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
+			   size_t len, struct hostent **result, int *herr)
+{
+	BLOCKING(int, rp.gethostbyname_r(name, ret, buf, len, result, herr));
+}
+
+EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
+{
+	BLOCKING(struct hostent *, rp.gethostbyaddr(addr, len, type));
+}
