@@ -79,6 +79,7 @@
  * missing we fall back to epoll_wait with the delay rounded up to 1 ms.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -402,9 +403,43 @@ static int wait_reqs(struct rt_pollreq *r, int n, struct pollnode *nodes,
 	return (res == RT_TIMEDOUT && !fired) ? ETIMEDOUT : 0;
 }
 
+/* A signal handler that interrupted the scheduler (g0) called a blocking
+ * I/O function: there is no G to park, so block the OS thread in ppoll
+ * until one of the fds is ready (0) or the deadline passes (ETIMEDOUT),
+ * as the call would natively.  More than 64 fds: re-check every ms. */
+static int g0_wait(const struct rt_pollreq *r, int n, int64_t deadline)
+{
+	struct pollfd p[64];
+	int k = 0;
+	for (int i = 0; i < n && k < 64; i++) {
+		if (r[i].fd < 0 || !r[i].modes)
+			continue;
+		p[k].fd = r[i].fd;
+		p[k].events = (short)((r[i].modes & RT_POLL_R ? POLLIN : 0) |
+				      (r[i].modes & RT_POLL_W ? POLLOUT : 0));
+		p[k].revents = 0;
+		k++;
+	}
+	int64_t wait = deadline < 0 ? -1 : deadline - rt_nanotime();
+	if (n > 64 && (wait < 0 || wait > 1000000))
+		wait = 1000000;
+	if (deadline >= 0 && wait <= 0)
+		return ETIMEDOUT;
+	struct timespec ts = {wait / 1000000000, wait % 1000000000};
+	long rc = rt_syscall6(SYS_ppoll, (long)p, k, wait < 0 ? 0 : (long)&ts,
+			      0, 8, 0);
+	if (rc == 0 && deadline >= 0 && rt_nanotime() >= deadline)
+		return ETIMEDOUT;
+	return 0;
+}
+
 int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
 		    int64_t deadline)
 {
+	if (rt_getg()->isg0) {
+		struct rt_pollreq one = {.fd = fd, .modes = modes};
+		return g0_wait(&one, 1, deadline);
+	}
 	struct rt_pollreq r = {.fd = fd, .modes = modes, .tok = *t};
 	struct pollnode nodes[2];
 	int e = wait_reqs(&r, 1, nodes, deadline, true);
@@ -418,6 +453,8 @@ int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
 
 int rt_netpoll_wait_many(struct rt_pollreq *r, int n, int64_t deadline)
 {
+	if (rt_getg()->isg0)
+		return g0_wait(r, n, deadline);
 	struct pollnode stack[64], *nodes = stack;
 	if (2 * n > 64) {
 		nodes = malloc((size_t)n * 2 * sizeof *nodes);

@@ -65,7 +65,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	shim_check();
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.kind == FDK_PLAIN)
-		return real.readv(fd, iov, cnt);
+		return SHIM_SYSCALL(real.readv(fd, iov, cnt));
 	struct rw a = RW(fd, f.kind, RT_POLL_R, read_call);
 	a.iov = (struct iovec *)iov;
 	a.cnt = cnt;
@@ -77,7 +77,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 	shim_check();
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.kind == FDK_PLAIN)
-		return real.read(fd, buf, n);
+		return SHIM_SYSCALL(real.read(fd, buf, n));
 	struct iovec v = {buf, n};
 	return readv(fd, &v, 1);
 }
@@ -148,7 +148,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	shim_check();
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.kind == FDK_PLAIN || cnt <= 0)
-		return real.writev(fd, iov, cnt);
+		return SHIM_SYSCALL(real.writev(fd, iov, cnt));
 	size_t total = 0;
 	for (int i = 0; i < cnt; i++)
 		total += iov[i].iov_len;
@@ -163,7 +163,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	shim_check();
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.kind == FDK_PLAIN)
-		return real.write(fd, buf, n);
+		return SHIM_SYSCALL(real.write(fd, buf, n));
 	struct iovec v = {(void *)buf, n};
 	struct rw a = RW(fd, f.kind, RT_POLL_W, write_call);
 	a.iov = &v;
@@ -218,7 +218,7 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	struct shim_fd f = shim_fd_get(out);
 	int fl;
 	if (f.kind == FDK_PLAIN || (fl = temp_nonblock(out)) < 0)
-		return real.sendfile(out, in, off, count);
+		return SHIM_SYSCALL(real.sendfile(out, in, off, count));
 	int saved = errno;
 	struct sf a = {.op = {out, RT_POLL_W, f.kind == FDK_SOCK ? FDK_SOCK
 							   : FDK_NOWAIT,

@@ -30,6 +30,9 @@ static struct {
 	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t,
 			       struct hostent **, int *);
 	struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
+	int (*flock)(int, int);
 } rp;
 
 void shim_process_init(void)
@@ -45,6 +48,9 @@ void shim_process_init(void)
 	rp.gethostbyname = dlsym(RTLD_NEXT, "gethostbyname");
 	rp.gethostbyname_r = dlsym(RTLD_NEXT, "gethostbyname_r");
 	rp.gethostbyaddr = dlsym(RTLD_NEXT, "gethostbyaddr");
+	rp.fsync = dlsym(RTLD_NEXT, "fsync");
+	rp.fdatasync = dlsym(RTLD_NEXT, "fdatasync");
+	rp.flock = dlsym(RTLD_NEXT, "flock");
 }
 
 /* Run EXPR as a possibly blocking system call. */
@@ -110,3 +116,9 @@ EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 {
 	BLOCKING(struct hostent *, rp.gethostbyaddr(addr, len, type));
 }
+
+EXPORT int fsync(int fd) { BLOCKING(int, rp.fsync(fd)); }
+
+EXPORT int fdatasync(int fd) { BLOCKING(int, rp.fdatasync(fd)); }
+
+EXPORT int flock(int fd, int op) { BLOCKING(int, rp.flock(fd, op)); }

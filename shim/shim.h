@@ -100,6 +100,17 @@ static inline bool shim_on_g0(void)
 	return !g || g->isg0;
 }
 
+/* Evaluate a real call that may block the OS thread with no readiness to
+ * wait for (regular files...) between rt_entersyscall/rt_exitsyscall, so
+ * sysmon can hand the P to another M.  Keeps errno. */
+#define SHIM_SYSCALL(expr)                                                     \
+	({                                                                     \
+		rt_entersyscall();                                             \
+		__typeof__(expr) r_ = (expr);                                  \
+		rt_exitsyscall();                                              \
+		r_;                                                            \
+	})
+
 /* Thread-specific data, as glibc: 32 inline slots, then blocks of 32. */
 #define SHIM_KEYS_MAX 1024
 #define SHIM_KEY_BLOCK 32
