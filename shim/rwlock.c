@@ -18,7 +18,7 @@
  * reader-preferring kinds, all readers too), else all readers.
  * EDEADLK when the write owner asks again (read or write), EBUSY for the
  * try variants, EAGAIN past UINT_MAX readers, ETIMEDOUT, EINVAL for a bad
- * timespec (only when it would block) or clock.
+ * timespec (checked up front, as glibc does for rwlocks) or clock.
  */
 #include <errno.h>
 #include <limits.h>
@@ -222,7 +222,9 @@ static int64_t deadline_of(clockid_t clk, const struct timespec *abs)
 EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *r, clockid_t clk,
 				      const struct timespec *abs)
 {
-	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+	/* glibc checks the timespec up front, even when the lock is free */
+	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
+	    !shim_ts_valid_nsec(abs))
 		return EINVAL;
 	return rdlock(r, deadline_of(clk, abs), abs, false);
 }
@@ -236,7 +238,8 @@ EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *r,
 EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *r, clockid_t clk,
 				      const struct timespec *abs)
 {
-	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
+	    !shim_ts_valid_nsec(abs))
 		return EINVAL;
 	return wrlock(r, deadline_of(clk, abs), abs, false);
 }
