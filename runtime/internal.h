@@ -104,6 +104,10 @@ int rt_snprintf(char *buf, size_t len, const char *fmt, ...)
 
 void rt_handoffp(struct rt_p *p);
 
+void rt_park_fork_child(void);
+void rt_stack_fork_child(void);
+void rt_netpoll_fork_child(void);
+
 /* ---- sysmon.c --------------------------------------------------------- */
 void rt_sysmon_start(void);
 

@@ -539,3 +539,31 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 	*n = gl.n;
 	return gl.head;
 }
+
+/* In the child of fork(): the epoll instance and the eventfd are shared
+ * with the parent (one open file description), and every waiter belongs
+ * to a thread that does not exist here.  Drop our references, make new
+ * ones, and forget all registrations and waiters (fds will be registered
+ * again in the new instance on first wait).  Single-threaded caller. */
+void rt_netpoll_fork_child(void)
+{
+	rt_syscall1(SYS_close, epfd);
+	rt_syscall1(SYS_close, breakfd);
+	epfd = breakfd = -1;
+	rt_store(&wakesig, 0u);
+	rt_store(&nwaiters, 0);
+	for (size_t c = 0; c < RT_PD_MAXFD / RT_PD_CHUNK; c++) {
+		struct pd *ch = rt_load(&chunks[c]);
+		if (!ch)
+			continue;
+		for (size_t i = 0; i < RT_PD_CHUNK; i++) {
+			struct pd *pd = &ch[i];
+			pd->lock.key = 0;
+			pd->registered = false;
+			pd->q[0] = pd->q[1] = NULL;
+			rt_xadd(&pd->gen, 1u);
+		}
+	}
+	if (rt_netpoll_init() != 0)
+		rt_throw("cannot recreate the netpoller after fork");
+}

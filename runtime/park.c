@@ -148,3 +148,14 @@ int rt_futex_wake_bitset(uint32_t *addr, int n, uint32_t bits)
 	rt_unlock(&b->lock);
 	return woken;
 }
+
+/* In the child of fork(): every queued waiter is a thread that does not
+ * exist there. */
+void rt_park_fork_child(void)
+{
+	for (int i = 0; i < RT_NBUCKETS; i++) {
+		buckets[i].lock.key = 0;
+		buckets[i].nwait = 0;
+		buckets[i].head = buckets[i].tail = NULL;
+	}
+}

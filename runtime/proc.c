@@ -949,6 +949,62 @@ struct rt_g *rt_g_special(void *tp)
 	return NULL;
 }
 
+/* ---- fork ------------------------------------------------------------------ */
+
+/*
+ * rt_after_fork_child: in the child of fork(), only the calling thread
+ * exists (POSIX), running on the one OS thread the child has.  Rebuild
+ * the scheduler around it: this M is the only M, it keeps its P, every
+ * other P is idle, every queue, timer and waiter (all belonging to threads
+ * that are gone) is dropped, locks are released, the netpoller gets its
+ * own epoll instance, and sysmon starts again with the next thread.
+ * Called from the atfork child handler, before the program's code runs.
+ */
+void rt_after_fork_child(void)
+{
+	struct rt_g *g = rt_getg();
+	struct rt_m *m = g->m;
+	m->tid = (pid_t)rt_syscall0(SYS_gettid);
+	rt_sched.lock.key = 0;
+	userlock.key = 0;
+	rt_sched.runqhead = rt_sched.runqtail = NULL;
+	rt_sched.runqsize = 0;
+	rt_sched.pidle = NULL;
+	rt_sched.npidle = 0;
+	rt_sched.midle = NULL;
+	rt_sched.nmidle = 0;
+	rt_sched.mcount = 1;
+	rt_sched.nmspinning = 0;
+	rt_sched.polling = 0;
+	rt_sched.polluntil = 0;
+	rt_sched.sysmon_started = 0;
+	rt_sched.nlive = 1;
+	m->alllink = NULL;
+	rt_sched.allm = m;
+	m->spinning = false;
+	m->schedlink = NULL;
+	for (int i = rt_sched.nprocs - 1; i >= 0; i--) {
+		struct rt_p *p = &rt_sched.allp[i];
+		p->runqhead = p->runqtail = 0;
+		p->runnext = NULL;
+		p->timerlock.key = 0;
+		for (int t = 0; t < p->ntimers; t++)
+			p->timers[t]->p = NULL;
+		p->ntimers = 0;
+		p->timer0when = 0;
+		if (p == m->p)
+			continue;
+		p->m = NULL;
+		p->status = P_IDLE;
+		p->link = rt_sched.pidle;
+		rt_sched.pidle = p;
+		rt_sched.npidle++;
+	}
+	rt_park_fork_child();
+	rt_stack_fork_child();
+	rt_netpoll_fork_child();
+}
+
 /* ---- start-up ------------------------------------------------------------ */
 
 void rt_ctx_make(struct rt_ctx *c, uintptr_t top, void *tp,

@@ -41,6 +41,10 @@ static inline struct rt_g *rt_getg(void)
 	return rt_curg_tls;
 }
 
+/* In the child of fork(): rebuild the runtime around the calling thread,
+ * the only one that exists there.  Called from the atfork child handler. */
+void rt_after_fork_child(void);
+
 /* ---- G lifecycle ------------------------------------------------------- */
 struct rt_spawn_attr {
 	size_t stacksize;   /* usable stack bytes; 0 = default */

@@ -383,3 +383,15 @@ struct rt_g *rt_g_from_tp(void *tp)
 		return g;
 	return rt_g_special(tp);
 }
+
+/* In the child of fork(): locks another thread held at the fork stay held
+ * forever; the structures they guard are only ever changed by short
+ * critical sections, so release them.  Slots of threads that do not
+ * exist in the child are simply never freed. */
+void rt_stack_fork_child(void)
+{
+	classlock.key = 0;
+	orphanlock.key = 0;
+	for (struct rt_slotclass *c = classes; c; c = c->next)
+		c->lock.key = 0;
+}

@@ -59,6 +59,9 @@ void shim_init(void)
 			err);
 		_exit(127);
 	}
+	/* glibc's own pthread_atfork (not interposed): our child handler
+	 * rebuilds the runtime before the program's handlers run. */
+	pthread_atfork(NULL, NULL, rt_after_fork_child);
 }
 
 __attribute__((constructor(101))) static void shim_ctor(void) { shim_init(); }
