@@ -211,43 +211,42 @@ EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *r)
 	return wrlock(r, -1, NULL, true);
 }
 
-static int64_t deadline_of(clockid_t clk, const struct timespec *abs)
+/* The timed and clock variants: glibc checks the clock and the timespec
+ * up front, even when the lock is free. */
+static int clocked(pthread_rwlock_t *r, clockid_t clk,
+		   const struct timespec *abs,
+		   int (*lock)(pthread_rwlock_t *, int64_t,
+			       const struct timespec *, bool))
 {
-	if (!shim_ts_valid_nsec(abs))
-		return 0;
+	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
+	    !shim_ts_valid_nsec(abs))
+		return EINVAL;
 	int64_t d = shim_abs_to_mono(clk, abs);
-	return d < 0 ? 0 : d;
+	return lock(r, d < 0 ? 0 : d, abs, false);
 }
 
 EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *r, clockid_t clk,
 				      const struct timespec *abs)
 {
-	/* glibc checks the timespec up front, even when the lock is free */
-	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
-	    !shim_ts_valid_nsec(abs))
-		return EINVAL;
-	return rdlock(r, deadline_of(clk, abs), abs, false);
+	return clocked(r, clk, abs, rdlock);
 }
 
 EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *r,
 				      const struct timespec *abs)
 {
-	return pthread_rwlock_clockrdlock(r, CLOCK_REALTIME, abs);
+	return clocked(r, CLOCK_REALTIME, abs, rdlock);
 }
 
 EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *r, clockid_t clk,
 				      const struct timespec *abs)
 {
-	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
-	    !shim_ts_valid_nsec(abs))
-		return EINVAL;
-	return wrlock(r, deadline_of(clk, abs), abs, false);
+	return clocked(r, clk, abs, wrlock);
 }
 
 EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *r,
 				      const struct timespec *abs)
 {
-	return pthread_rwlock_clockwrlock(r, CLOCK_REALTIME, abs);
+	return clocked(r, CLOCK_REALTIME, abs, wrlock);
 }
 
 /* ---- attributes -------------------------------------------------------- */
