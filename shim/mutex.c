@@ -178,8 +178,7 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 		MD(m)->__count++;
 		return 0;
 	}
-	if ((type == PTHREAD_MUTEX_ERRORCHECK || (kind & K_ROBUST)) &&
-	    MD(m)->__owner == me)
+	if (type == PTHREAD_MUTEX_ERRORCHECK && MD(m)->__owner == me)
 		return try ? EBUSY : EDEADLK;
 	int e;
 	if (try) {
