@@ -74,10 +74,15 @@ using steady = std::chrono::steady_clock;
 }
 
 static volatile sig_atomic_t phase;
+static const char *const phase_name[] = {
+    "start", "std::mutex", "std::condition_variable", "std::shared_mutex",
+    "std::counting_semaphore / binary_semaphore", "std::latch / std::barrier", "std::atomic wait/notify",
+};
 static void on_alarm(int)
 {
-    char buf[100];
-    int n = std::snprintf(buf, sizeof buf, "FAIL sync_cxx: watchdog: stuck for 60 s in phase %d\n", (int)phase);
+    char buf[200];
+    int n = std::snprintf(buf, sizeof buf, "FAIL sync_cxx: watchdog: stuck for 60 s in phase %d (%s)\n", (int)phase,
+                          phase_name[phase]);
     (void)!write(2, buf, n);
     _exit(1);
 }
