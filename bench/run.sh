@@ -13,7 +13,13 @@
 #     requests/s and p99 latency (bench/echo.sh; one ECHO_SECS run each);
 #   - steal: 10,000 threads x ~1 ms of arithmetic created by one thread,
 #     wall ms; 1 CPU (native taskset -c 0 vs greenrun --procs 1) and
-#     2 CPUs (native unpinned vs greenrun --procs 2).
+#     2 CPUs (native unpinned vs greenrun --procs 2);
+#   - mutex: 4, 64 and 1,000 threads hammering one pthread mutex
+#     (8,000,000 lock/increment/unlock in all), ns per lock; native vs
+#     greenrun --procs 2 and --procs 1;
+#   - condvar ping-pong round trip, ns: native unpinned vs greenrun
+#     --procs 2, native taskset -c 0 vs greenrun --procs 1 (native 20,000
+#     round trips, greenrun 200,000).
 # Prints a markdown table and writes it to bench/results.md.
 #
 # Env: BENCH_RUNS (default 5), CC (default cc), GREENRUN (default build/greenrun),
@@ -30,7 +36,7 @@ GREENRUN=${GREENRUN:-build/greenrun}
 out=build/bench
 mkdir -p "$out"
 
-for b in create_join yield steal; do
+for b in create_join yield steal mutex condvar; do
     "$CC" -std=gnu11 -O2 -g -pthread -Wall "bench/$b.c" -o "$out/$b"
 done
 
@@ -120,6 +126,34 @@ n_s2=$(median wall_ms "$out/steal")
 g_s2=$NA
 [ $have_gr = 1 ] && g_s2=$(median wall_ms "$GREENRUN" --procs 2 -- "$out/steal")
 row "steal 10k x 1 ms, wall ms, 2 CPUs (native unpinned, greenrun --procs 2)" "$n_s2" "$g_s2"
+
+echo "bench: mutex ..." >&2
+MUTEX_OPS=8000000
+for nt in 4 64 1000; do
+    it=$((MUTEX_OPS / nt))
+    n_m=$(median mutex_ns_per_lock "$out/mutex" "$nt" "$it")
+    g_m2=$NA; g_m1=$NA
+    if [ $have_gr = 1 ]; then
+        g_m2=$(median mutex_ns_per_lock "$GREENRUN" --procs 2 -- "$out/mutex" "$nt" "$it")
+        g_m1=$(median mutex_ns_per_lock "$GREENRUN" --procs 1 -- "$out/mutex" "$nt" "$it")
+    fi
+    row "mutex, $nt threads x $it lock+unlock, ns/lock (native vs greenrun --procs 2)" "$n_m" "$g_m2"
+    row "mutex, $nt threads x $it lock+unlock, ns/lock (native vs greenrun --procs 1)" "$n_m" "$g_m1"
+done
+
+echo "bench: condvar ..." >&2
+CV_NAT=20000
+CV_GR=200000
+n_c=$(median condvar_roundtrip_ns "$out/condvar" $CV_NAT)
+n_c1=$(median condvar_roundtrip_ns "${PIN[@]}" "$out/condvar" $CV_NAT)
+g_c2=$NA; g_c1=$NA
+if [ $have_gr = 1 ]; then
+    g_c2=$(median condvar_roundtrip_ns "$GREENRUN" --procs 2 -- "$out/condvar" $CV_GR)
+    g_c1=$(median condvar_roundtrip_ns "$GREENRUN" --procs 1 -- "$out/condvar" $CV_GR)
+fi
+row "condvar ping-pong round trip, ns (native unpinned, greenrun --procs 2)" "$n_c" "$g_c2"
+row "condvar ping-pong round trip, ns (native taskset -c 0, greenrun --procs 1)" "$n_c1" "$g_c1"
+
 echo "bench: echo server ..." >&2
 # Echo server (compat/echo_server.c, thread per connection) driven by
 # compat/loadgen.c: one run of ECHO_SECS per point (a point is a whole
