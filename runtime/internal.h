@@ -108,6 +108,12 @@ void rt_park_fork_child(void);
 void rt_stack_fork_child(void);
 void rt_netpoll_fork_child(void);
 
+/* ---- preempt.c -------------------------------------------------------- */
+extern int64_t rt_preempt_ns; /* 0: off */
+void rt_preempt_init(void);
+void rt_preempt_p(struct rt_p *p);
+void rt_gopreempt(void); /* proc.c: yield to the global queue via g0 */
+
 /* ---- sysmon.c --------------------------------------------------------- */
 void rt_sysmon_start(void);
 

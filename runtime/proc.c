@@ -527,6 +527,7 @@ static void stack_check(struct rt_g *g)
 
 static void apply_sigmask(struct rt_m *m, uint64_t mask)
 {
+	mask &= ~(1ull << (SIGURG - 1)); /* preemption signal: never blocked */
 	if (m->sigmask != mask) {
 		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 		m->sigmask = mask;
@@ -565,6 +566,7 @@ static void run_pending(struct rt_m *m)
 static void prepare_run(struct rt_m *m, struct rt_g *g)
 {
 	apply_sigmask(m, g->sigmask);
+	rt_store_relaxed(&g->preempt, false);
 	rt_store_rel(&g->status, (uint32_t)G_RUNNING);
 	g->m = m;
 	m->curg = g;
@@ -603,6 +605,7 @@ static void g0main(void *arg)
  * of two).  Otherwise go through g0.  goexit always goes through g0 (the
  * dead G's stack may be freed there). */
 static void goexit_m(struct rt_g *g, void *arg);
+static void gopreempt_m(struct rt_g *g, void *arg);
 
 static void mcall(void (*fn)(struct rt_g *, void *), void *arg)
 {
@@ -612,7 +615,8 @@ static void mcall(void (*fn)(struct rt_g *, void *), void *arg)
 	m->mcallarg = arg;
 	m->pendg = g;
 	struct rt_g *next = NULL;
-	if (fn != goexit_m && m->p && (m->p->schedtick & 7) != 0)
+	if (fn != goexit_m && fn != gopreempt_m && m->p &&
+	    (m->p->schedtick & 7) != 0)
 		next = rt_runqget(m->p);
 	if (next) {
 		prepare_run(m, next);
@@ -696,6 +700,18 @@ static void gosched_m(struct rt_g *g, void *arg)
 }
 
 void rt_yield(void) { mcall(gosched_m, NULL); }
+
+/* A preempted G goes to the global queue, through g0 (so findrunnable
+ * runs: timers, fairness), as Go's gopreempt_m. */
+static void gopreempt_m(struct rt_g *g, void *arg)
+{
+	rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
+	rt_lock(&rt_sched.lock);
+	rt_globrunqput(g);
+	rt_unlock(&rt_sched.lock);
+}
+
+void rt_gopreempt(void) { mcall(gopreempt_m, NULL); }
 
 /* ---- system calls: handoff (Go's entersyscall/exitsyscall) ---------- */
 
@@ -1139,6 +1155,7 @@ const char *rt_init(void)
 	rt_sched.nlive = 1;
 	rt_signal_init();
 	rt_signal_minit(&m0);
+	rt_preempt_init();
 	started = true;
 	return NULL;
 }

@@ -86,6 +86,10 @@ struct rt_g *rt_g_from_tp(void *tp);
  * in the calling G's TCB (cleanup_jmp_buf), or NULL. */
 void *rt_tcb_cleanup_buf(void);
 
+/* True when addr lies in a green thread's stack slot (memory that is
+ * certainly private to this process).  Lock-free, async-signal-safe. */
+bool rt_addr_is_stack(uintptr_t addr);
+
 /* Count of program threads that have not ended. */
 int64_t rt_nlive(void);
 

@@ -402,3 +402,12 @@ void rt_stack_fork_child(void)
 	for (struct rt_slotclass *c = classes; c; c = c->next)
 		c->lock.key = 0;
 }
+
+bool rt_addr_is_stack(uintptr_t addr)
+{
+	size_t n = rt_load(&nchunks);
+	for (size_t i = n; i-- > 0;)
+		if (addr >= chunks[i].base && addr < chunks[i].end)
+			return true;
+	return false;
+}

@@ -11,9 +11,12 @@
  * M finds out in rt_exitsyscall (the CAS SYSCALL->RUNNING fails) and gets
  * another P or parks.
  *
+ * It also asks for the preemption of a G that has run for more than
+ * GREENRUN_PREEMPT_MS without its P scheduling (preempt.c).
+ *
  * Sleep: 20 us while it finds work to do; after 50 idle rounds the
- * interval doubles up to 10 ms.  Async preemption and the deadlock
- * check will live here too.
+ * interval doubles up to 10 ms (so a CPU-bound G is preempted 10-20 ms
+ * after it started).
  *
  * Runs without a G: it must not call anything that uses rt_getg(), nor any
  * libc name that shim/ interposes (raw system calls instead).
@@ -28,8 +31,34 @@
 
 struct pseen {
 	uint32_t syscalltick;
-	int64_t since; /* first time we saw this syscalltick */
+	int64_t since;    /* first time we saw this syscalltick */
+	uint32_t schedtick;
+	int64_t runsince; /* first time we saw this schedtick, running */
+	int64_t lastsig;  /* last preemption request */
 };
+
+/* Preempt the G of a P that has not scheduled for rt_preempt_ns; ask
+ * again every ms while it stays at an unsafe point.  Returns 1 if asked. */
+static int check_preempt(struct rt_p *p, struct pseen *s, int64_t now)
+{
+	uint32_t t = rt_load_relaxed(&p->schedtick);
+	if (s->runsince == 0 || s->schedtick != t) {
+		s->schedtick = t;
+		s->runsince = now;
+		return 0;
+	}
+	/* A timer of this P is overdue while its G keeps running: nobody
+	 * else will run that heap soon, so preempt now (timer latency). */
+	int64_t tw = rt_load(&p->timer0when);
+	bool overdue = tw && now - tw > 200000 && now - s->runsince > 200000;
+	if (!rt_preempt_ns ||
+	    (!overdue && now - s->runsince < rt_preempt_ns) ||
+	    now - s->lastsig < 1000000)
+		return 0;
+	s->lastsig = now;
+	rt_preempt_p(p);
+	return 1;
+}
 
 static void *sysmon(void *arg)
 {
@@ -46,7 +75,12 @@ static void *sysmon(void *arg)
 		int retaken = 0;
 		for (int i = 0; i < rt_sched.nprocs; i++) {
 			struct rt_p *p = &rt_sched.allp[i];
-			if (rt_load(&p->status) != P_SYSCALL) {
+			uint32_t st = rt_load(&p->status);
+			if (st == P_RUNNING)
+				retaken += check_preempt(p, &seen[i], now);
+			else
+				seen[i].runsince = 0;
+			if (st != P_SYSCALL) {
 				seen[i].since = 0;
 				continue;
 			}
@@ -77,6 +111,22 @@ static void *sysmon(void *arg)
 			delay_us = 20;
 		} else if (delay_us < 10000) {
 			delay_us *= 2;
+		}
+		/* Wake for the next timer of a busy P (overdue check above). */
+		int64_t next = 0;
+		for (int i = 0; i < rt_sched.nprocs; i++) {
+			struct rt_p *p = &rt_sched.allp[i];
+			int64_t w = rt_load(&p->timer0when);
+			if (w && rt_load(&p->status) == P_RUNNING &&
+			    (!next || w < next))
+				next = w;
+		}
+		if (next) {
+			int64_t until = (next + 300000 - rt_nanotime()) / 1000;
+			if (until < 20)
+				until = 20;
+			if (until < delay_us)
+				delay_us = until;
 		}
 	}
 	return NULL;

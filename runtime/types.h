@@ -120,7 +120,7 @@ struct rt_g {
 	uint8_t waitreason;      /* enum rt_waitreason (G itself, then g0) */
 	bool isg0;               /* scheduler context of an M */
 	bool ismain;             /* the adopted main thread (G1) */
-	bool preempt;            /* reserved for async preemption */
+	bool preempt;            /* atomic: sysmon asks it to yield (preempt.c) */
 	void *tp;                /* TCB address; also the pthread_t */
 	struct rt_stack stk;
 	int64_t waitsince;       /* ns when it last parked (diagnostics) */
@@ -235,6 +235,7 @@ struct rt_sched {
 	int32_t maxmcount;       /* GREENRUN_MAXTHREADS; immutable */
 	uint32_t sysmon_started; /* atomic */
 	int64_t nhandoff;        /* atomic statistics: Ps retaken by sysmon */
+	int64_t npreempt;        /* atomic statistics: async preemptions */
 	int64_t ngcreated;       /* atomic statistics */
 	size_t defstack;         /* default usable stack bytes; immutable */
 };

@@ -2,14 +2,14 @@
  * futex.c - syscall(SYS_futex, ...) for programs and libraries that use
  * futexes directly (C++20 std::atomic::wait, hand-written locks).
  *
- * Process-private futex operations (FUTEX_PRIVATE_FLAG) become the G wait
- * queue: FUTEX_WAIT (relative CLOCK_MONOTONIC timeout), FUTEX_WAIT_BITSET
+ * Process-private futex operations (FUTEX_PRIVATE_FLAG, or any word on a
+ * green thread's stack) become the G wait queue: FUTEX_WAIT (relative CLOCK_MONOTONIC timeout), FUTEX_WAIT_BITSET
  * (absolute timeout; FUTEX_CLOCK_REALTIME honoured), FUTEX_WAKE and
  * FUTEX_WAKE_BITSET, with the kernel's results: 0 or -1/EAGAIN when the
  * value differs, -1/ETIMEDOUT, -1/EINVAL for a bad timespec or a zero
- * bitset; WAKE returns how many were woken.  Shared futexes (another
- * process may wait on the same word) and every other operation and
- * system call go to the kernel unchanged.
+ * bitset; WAKE returns how many were woken.  Other shared futex waits go
+ * to the kernel with the P handed off (see futex() below); every other
+ * operation and system call goes to the kernel unchanged.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -27,11 +27,12 @@ static long futex_ret(int e)
 	return -1;
 }
 
-/* Returns true when the operation was handled (result in *ret). */
+/* Returns true when the operation was handled (result in *ret).
+ * `priv`: the word is known to be process-private. */
 static bool green_futex(long *ret, uint32_t *addr, int op, uint32_t val,
-			const struct timespec *ts, uint32_t bits)
+			const struct timespec *ts, uint32_t bits, bool priv)
 {
-	if (!(op & FUTEX_PRIVATE_FLAG))
+	if (!priv)
 		return false;
 	int cmd = op & FUTEX_CMD_MASK;
 	int64_t dl = -1;
@@ -78,6 +79,44 @@ static bool green_futex(long *ret, uint32_t *addr, int op, uint32_t val,
 	return true;
 }
 
+static long kernel_ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* A futex word without FUTEX_PRIVATE_FLAG may be in memory shared with
+ * another process, but libstdc++ builds without the private flag use such
+ * waits for process-private words too.  Words inside our own stack slots
+ * are certainly private: those wait in the G queue.  Others wait in the
+ * kernel, inside entersyscall so sysmon hands the P to another M.  Shared
+ * wakes wake both kinds of waiter. */
+static long futex(long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	uint32_t *addr = (uint32_t *)a1;
+	int op = (int)a2, cmd = op & FUTEX_CMD_MASK;
+	bool priv = (op & FUTEX_PRIVATE_FLAG) || rt_addr_is_stack((uintptr_t)addr);
+	long r;
+	if (green_futex(&r, addr, op, (uint32_t)a3,
+			(const struct timespec *)a4, (uint32_t)a6, priv))
+		return r;
+	if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {
+		uint32_t bits = cmd == FUTEX_WAKE ? ~0u : (uint32_t)a6;
+		int woken = bits ? rt_futex_wake_bitset(addr, (int)a3, bits) : 0;
+		if (woken >= (int)a3)
+			return woken;
+		r = rt_syscall6(SYS_futex, a1, a2, a3 - woken, a4, a5, a6);
+		return r < 0 ? kernel_ret(r) : r + woken;
+	}
+	if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET)
+		return kernel_ret(SHIM_SYSCALL(
+		    rt_syscall6(SYS_futex, a1, a2, a3, a4, a5, a6)));
+	return kernel_ret(rt_syscall6(SYS_futex, a1, a2, a3, a4, a5, a6));
+}
+
 EXPORT long syscall(long n, ...)
 {
 	va_list ap;
@@ -86,12 +125,8 @@ EXPORT long syscall(long n, ...)
 	     a3 = va_arg(ap, long), a4 = va_arg(ap, long),
 	     a5 = va_arg(ap, long), a6 = va_arg(ap, long);
 	va_end(ap);
-	if (n == SYS_futex && rt_started()) {
-		long r;
-		if (green_futex(&r, (uint32_t *)a1, (int)a2, (uint32_t)a3,
-				(const struct timespec *)a4, (uint32_t)a6))
-			return r;
-	}
+	if (n == SYS_futex && rt_started() && !shim_on_g0())
+		return futex(a1, a2, a3, a4, a5, a6);
 	long r = rt_syscall6(n, a1, a2, a3, a4, a5, a6);
 	if (r < 0 && r > -4096) {
 		errno = (int)-r;

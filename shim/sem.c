@@ -4,8 +4,8 @@
  *
  * Layout and protocol are glibc's own (nptl/sem_waitcommon.c, 64-bit
  * variant): a 64-bit word with the value in the low 32 bits and the
- * number of waiters in the high 32 bits, then an int `private` that is
- * FUTEX_PRIVATE_FLAG (128) for process-private and 0 for shared.  Keeping
+ * number of waiters in the high 32 bits, then an int `private`: glibc's
+ * FUTEX_PRIVATE (0) or FUTEX_SHARED (128), as sem_open sets it.  Keeping
  * glibc's layout means semaphores made by glibc's sem_open (which we do
  * not interpose) and semaphores shared with processes that run without
  * greenrun work unchanged: shared ones wait in the kernel futex on the
@@ -26,7 +26,9 @@
 
 struct ssem {
 	uint64_t data;   /* value | nwaiters << 32 */
-	int private;     /* 128: private, 0: shared (glibc's values) */
+	int private;     /* glibc's FUTEX_PRIVATE (0) or FUTEX_SHARED (128:
+			    glibc's LLL_SHARED is FUTEX_PRIVATE_FLAG, xored
+			    in later; the names read backwards) */
 };
 _Static_assert(sizeof(struct ssem) <= sizeof(sem_t), "ssem size");
 
@@ -47,7 +49,7 @@ EXPORT int sem_init(sem_t *sem, int pshared, unsigned value)
 		return fail(EINVAL);
 	memset(sem, 0, sizeof *sem);
 	SEM(sem)->data = value;
-	SEM(sem)->private = pshared ? 0 : 128;
+	SEM(sem)->private = pshared ? 128 : 0;
 	return 0;
 }
 
@@ -71,7 +73,7 @@ EXPORT int sem_post(sem_t *sem)
 					      __ATOMIC_RELAXED));
 	if (d >> 32) {
 		shim_check();
-		shim_wake_word(value_word(s), 1, s->private == 0);
+		shim_wake_word(value_word(s), 1, s->private != 0);
 	}
 	return 0;
 }
@@ -100,7 +102,7 @@ static int sem_wait_common(sem_t *sem, int64_t deadline)
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;
 		if (shim_wait_word(value_word(s), 0, deadline,
-				   s->private == 0) != ETIMEDOUT)
+				   s->private != 0) != ETIMEDOUT)
 			continue;
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;

@@ -37,7 +37,7 @@ int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared)
 		ts.tv_nsec = d % 1000000000;
 		tsp = &ts;
 	}
-	long r = kfutex(w, FUTEX_WAIT, val, tsp);
+	long r = SHIM_SYSCALL(kfutex(w, FUTEX_WAIT, val, tsp));
 	return r == -ETIMEDOUT ? ETIMEDOUT : r == -EAGAIN ? EAGAIN : 0;
 }
 
