@@ -11,6 +11,8 @@
 #   - echo server (compat/echo_server.c, one pthread per connection) at
 #     100, 1,000 and 10,000 connections driven by compat/loadgen.c:
 #     requests/s and p99 latency (bench/echo.sh; one ECHO_SECS run each);
+#   - tick: p99 lateness of a 10 ms ticker beside 4 pure-computation
+#     threads (preemption), native vs greenrun --procs 2.
 #   - steal: 10,000 threads x ~1 ms of arithmetic created by one thread,
 #     wall ms; 1 CPU (native taskset -c 0 vs greenrun --procs 1) and
 #     2 CPUs (native unpinned vs greenrun --procs 2);
@@ -36,7 +38,7 @@ GREENRUN=${GREENRUN:-build/greenrun}
 out=build/bench
 mkdir -p "$out"
 
-for b in create_join yield steal mutex condvar; do
+for b in create_join yield steal mutex condvar tick; do
     "$CC" -std=gnu11 -O2 -g -pthread -Wall "bench/$b.c" -o "$out/$b"
 done
 
@@ -126,6 +128,12 @@ n_s2=$(median wall_ms "$out/steal")
 g_s2=$NA
 [ $have_gr = 1 ] && g_s2=$(median wall_ms "$GREENRUN" --procs 2 -- "$out/steal")
 row "steal 10k x 1 ms, wall ms, 2 CPUs (native unpinned, greenrun --procs 2)" "$n_s2" "$g_s2"
+
+echo "bench: tick ..." >&2
+n_t=$(median tick_p99_ms "$out/tick")
+g_t=$NA
+[ $have_gr = 1 ] && g_t=$(median tick_p99_ms "$GREENRUN" --procs 2 -- "$out/tick")
+row "10 ms ticker p99 lateness beside 4 CPU hogs, ms (native vs greenrun --procs 2)" "$n_t" "$g_t"
 
 echo "bench: mutex ..." >&2
 MUTEX_OPS=8000000
