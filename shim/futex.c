@@ -9,7 +9,9 @@
  * value differs, -1/ETIMEDOUT, -1/EINVAL for a bad timespec or a zero
  * bitset; WAKE returns how many were woken.  Other shared futex waits go
  * to the kernel with the P handed off (see futex() below); every other
- * operation and system call goes to the kernel unchanged.
+ * operation and system call goes to the kernel unchanged, between
+ * entersyscall/exitsyscall so a blocking one (syscall(SYS_read, ...) on a
+ * pipe, by a library that bypasses read()) cannot stall its P.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -127,7 +129,11 @@ EXPORT long syscall(long n, ...)
 	va_end(ap);
 	if (n == SYS_futex && rt_started() && !shim_on_g0())
 		return futex(a1, a2, a3, a4, a5, a6);
-	long r = rt_syscall6(n, a1, a2, a3, a4, a5, a6);
+	/* Any other system call made through syscall() may block (a raw
+	 * read, wait4, ...): let sysmon hand the P off if it does.  The fast
+	 * path costs two atomics. */
+	long r = rt_started() ? SHIM_SYSCALL(rt_syscall6(n, a1, a2, a3, a4, a5, a6))
+			      : rt_syscall6(n, a1, a2, a3, a4, a5, a6);
 	if (r < 0 && r > -4096) {
 		errno = (int)-r;
 		return -1;
