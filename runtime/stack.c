@@ -167,7 +167,10 @@ static void fill_stk(struct rt_g *g, uintptr_t base, struct rt_slotclass *c,
 	g->stk.base = base;
 	g->stk.size = c->slotsize;
 	g->stk.guard = guarded ? c->guard : 0;
-	g->stk.lo = hi - c->stack;
+	/* Usable from just above the guard: the page rounding of the slot
+	 * gives a little more than asked, and an overflow by the stack size
+	 * must hit the guard (POSIX tests check this). */
+	g->stk.lo = base + c->guard;
 	g->stk.hi = hi;
 	g->stk.reqsize = c->stack;
 	g->stk.cls = c;

@@ -21,6 +21,7 @@
  * Runs without a G: it must not call anything that uses rt_getg(), nor any
  * libc name that shim/ interposes (raw system calls instead).
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -62,6 +63,10 @@ static int check_preempt(struct rt_p *p, struct pseen *s, int64_t now)
 
 static void *sysmon(void *arg)
 {
+	/* No program signal handler may run here: there is no G or M. */
+	uint64_t all = ~0ull & ~((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1)) |
+				 (1ull << (SIGFPE - 1)) | (1ull << (SIGILL - 1)));
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
 	struct pseen *seen = calloc((size_t)rt_sched.nprocs, sizeof *seen);
 	if (!seen)
 		return NULL;

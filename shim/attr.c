@@ -350,3 +350,13 @@ int shim_attr_to_spawn(const pthread_attr_t *a, struct rt_spawn_attr *sa)
 	}
 	return 0;
 }
+
+/* Scheduling policy and priority a new thread starts with: the attr's
+ * with PTHREAD_EXPLICIT_SCHED, else the creator's (POSIX). */
+void shim_attr_sched(const pthread_attr_t *a, int *policy, int *prio)
+{
+	if (a && (CSA(a)->flags & F_EXPLICIT_SCHED)) {
+		*policy = CSA(a)->policy;
+		*prio = CSA(a)->prio;
+	}
+}

@@ -11,7 +11,9 @@
  *   __lock   state word: 0 free, 1 held, 2 held and maybe waiters
  *   __count  recursion depth - 1 (recursive type)
  *   __owner  holder's id (shim_self_id), for errorcheck/recursive/robust
- *   __nusers robust state: M_INCONSISTENT, M_NOTRECOVERABLE
+ *   __nusers holder's pid, for process-shared mutexes (thread ids are only
+ *            unique within a process)
+ *   __elision robust state: M_INCONSISTENT, M_NOTRECOVERABLE
  *   __kind   type (0 normal/default, 1 recursive, 2 errorcheck, 3
  *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags;
  *            -1 after destroy (glibc does the same: EINVAL afterwards)
@@ -35,6 +37,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -50,6 +53,24 @@
 #define M_NOTRECOVERABLE 2u
 
 #define MD(m) (&(m)->__data)
+#define ROBUST(m) (MD(m)->__elision)
+
+/* Is the calling thread the holder?  For a process-shared mutex the
+ * holder's pid must match too. */
+static bool held_by_me(const pthread_mutex_t *m)
+{
+	if (MD(m)->__owner != shim_self_id())
+		return false;
+	return !(MD(m)->__kind & K_PSHARED) ||
+	       MD(m)->__nusers == (unsigned)getpid();
+}
+
+static void set_owner(pthread_mutex_t *m)
+{
+	MD(m)->__owner = shim_self_id();
+	if (MD(m)->__kind & K_PSHARED)
+		MD(m)->__nusers = (unsigned)getpid();
+}
 
 /* ---- the lock word ------------------------------------------------------ */
 
@@ -133,7 +154,7 @@ void shim_robust_release_all(struct shim_thread *st)
 			offsetof(struct __pthread_mutex_s, __list));
 		st->robust_head = l->__next;
 		l->__prev = l->__next = NULL;
-		MD(m)->__nusers |= M_INCONSISTENT;
+		ROBUST(m) |= M_INCONSISTENT;
 		MD(m)->__owner = 0;
 		MD(m)->__count = 0;
 		unlock_word(m);
@@ -168,17 +189,16 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 	int kind = MD(m)->__kind;
 	if (kind < 0)
 		return EINVAL;
-	int me = shim_self_id();
 	int type = kind & K_TYPE;
-	if ((kind & K_ROBUST) && (MD(m)->__nusers & M_NOTRECOVERABLE))
+	if ((kind & K_ROBUST) && (ROBUST(m) & M_NOTRECOVERABLE))
 		return ENOTRECOVERABLE;
-	if (type == PTHREAD_MUTEX_RECURSIVE && MD(m)->__owner == me) {
+	if (type == PTHREAD_MUTEX_RECURSIVE && held_by_me(m)) {
 		if (MD(m)->__count == UINT_MAX)
 			return EAGAIN;
 		MD(m)->__count++;
 		return 0;
 	}
-	if (type == PTHREAD_MUTEX_ERRORCHECK && MD(m)->__owner == me)
+	if (type == PTHREAD_MUTEX_ERRORCHECK && held_by_me(m))
 		return try ? EBUSY : EDEADLK;
 	int e;
 	if (try) {
@@ -194,16 +214,16 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 	}
 	if (e)
 		return e;
-	MD(m)->__owner = me;
+	set_owner(m);
 	MD(m)->__count = 0;
 	if (kind & K_ROBUST) {
-		if (MD(m)->__nusers & M_NOTRECOVERABLE) {
+		if (ROBUST(m) & M_NOTRECOVERABLE) {
 			MD(m)->__owner = 0;
 			unlock_word(m);
 			return ENOTRECOVERABLE;
 		}
 		robust_add(m);
-		if (MD(m)->__nusers & M_INCONSISTENT)
+		if (ROBUST(m) & M_INCONSISTENT)
 			return EOWNERDEAD;
 	}
 	return 0;
@@ -244,7 +264,7 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	bool checked = type == PTHREAD_MUTEX_RECURSIVE ||
 		       type == PTHREAD_MUTEX_ERRORCHECK || (kind & K_ROBUST);
 	if (checked) {
-		if (MD(m)->__owner != shim_self_id() ||
+		if (!held_by_me(m) ||
 		    __atomic_load_n(&MD(m)->__lock, __ATOMIC_RELAXED) == 0)
 			return EPERM;
 		if (type == PTHREAD_MUTEX_RECURSIVE && MD(m)->__count > 0) {
@@ -255,8 +275,8 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	if (kind & K_ROBUST) {
 		robust_del(m);
 		/* unlocked while inconsistent: nobody can use it again */
-		if (MD(m)->__nusers & M_INCONSISTENT)
-			MD(m)->__nusers = M_NOTRECOVERABLE;
+		if (ROBUST(m) & M_INCONSISTENT)
+			ROBUST(m) = M_NOTRECOVERABLE;
 	}
 	MD(m)->__owner = 0;
 	unlock_word(m);
@@ -265,10 +285,10 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
 {
-	if (!(MD(m)->__kind & K_ROBUST) || !(MD(m)->__nusers & M_INCONSISTENT) ||
-	    MD(m)->__owner != shim_self_id())
+	if (!(MD(m)->__kind & K_ROBUST) || !(ROBUST(m) & M_INCONSISTENT) ||
+	    !held_by_me(m))
 		return EINVAL;
-	MD(m)->__nusers &= ~M_INCONSISTENT;
+	ROBUST(m) &= ~M_INCONSISTENT;
 	return 0;
 }
 
@@ -311,7 +331,7 @@ int shim_mutex_release(pthread_mutex_t *m, unsigned *depth)
 		return EINVAL;
 	int type = kind & K_TYPE;
 	if ((type != PTHREAD_MUTEX_NORMAL || (kind & K_ROBUST)) &&
-	    MD(m)->__owner != shim_self_id())
+	    !held_by_me(m))
 		return EPERM;
 	*depth = MD(m)->__count;
 	MD(m)->__count = 0;
@@ -327,11 +347,11 @@ int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth)
 	int e = lock_word(m, -1, NULL);
 	if (e)
 		return e;
-	MD(m)->__owner = shim_self_id();
+	set_owner(m);
 	MD(m)->__count = depth;
 	if (MD(m)->__kind & K_ROBUST) {
 		robust_add(m);
-		if (MD(m)->__nusers & M_INCONSISTENT)
+		if (ROBUST(m) & M_INCONSISTENT)
 			return EOWNERDEAD;
 	}
 	return 0;

@@ -135,5 +135,7 @@ EXPORT int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t *a,
 					    int *c)
 {
 	*c = (CAV(a) & A_CEIL_MASK) >> A_CEIL_SHIFT;
+	if (*c == 0) /* never set: glibc reports the lowest FIFO priority */
+		*c = sched_get_priority_min(SCHED_FIFO);
 	return 0;
 }

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -34,7 +35,9 @@ struct srw {
 	uint32_t wwait;   /* writers waiting */
 	int32_t writer;   /* id of the write owner, 0 = none */
 	int32_t shared;   /* process-shared */
-	uint8_t pad[16];
+	int32_t writerpid; /* with shared: pid of the write owner (ids are
+			      unique only within a process) */
+	uint8_t pad[12];
 	uint32_t flags;   /* kind (glibc's __flags, offset 48) */
 	uint32_t pad2;
 };
@@ -43,6 +46,11 @@ _Static_assert(offsetof(struct srw, flags) ==
 		   offsetof(pthread_rwlock_t, __data.__flags), "kind offset");
 
 #define RW(r) ((struct srw *)(void *)(r))
+
+static bool writer_is_me(const struct srw *w, int me)
+{
+	return w->writer == me && (!w->shared || w->writerpid == getpid());
+}
 
 struct srwattr {
 	int kind;
@@ -92,7 +100,7 @@ static int rdlock(pthread_rwlock_t *r, int64_t deadline,
 	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
 	int e = 0;
-	if (w->writer == me) {
+	if (writer_is_me(w, me)) {
 		e = EDEADLK;
 		goto out;
 	}
@@ -134,7 +142,7 @@ static int wrlock(pthread_rwlock_t *r, int64_t deadline,
 	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
 	int e = 0;
-	if (w->writer == me) {
+	if (writer_is_me(w, me)) {
 		e = EDEADLK;
 		goto out;
 	}
@@ -161,6 +169,8 @@ static int wrlock(pthread_rwlock_t *r, int64_t deadline,
 		}
 	}
 	w->writer = me;
+	if (w->shared)
+		w->writerpid = getpid();
 out:
 	shim_iunlock(&w->lock, w->shared);
 	return e;
@@ -171,7 +181,7 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *r)
 	shim_check();
 	struct srw *w = RW(r);
 	shim_ilock(&w->lock, w->shared);
-	if (w->writer == shim_self_id())
+	if (writer_is_me(w, shim_self_id()))
 		w->writer = 0;
 	else if (w->readers > 0)
 		w->readers--;

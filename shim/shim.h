@@ -192,6 +192,9 @@ uint64_t shim_sigset_bits(const sigset_t *set);
 void shim_keys_run_destructors(struct shim_thread *st);
 /* attr.c: translate a pthread_attr_t into a spawn request. */
 int shim_attr_to_spawn(const pthread_attr_t *a, struct rt_spawn_attr *sa);
+/* Replace the creator's policy and priority (passed in) by the attr's
+ * when it says PTHREAD_EXPLICIT_SCHED. */
+void shim_attr_sched(const pthread_attr_t *a, int *policy, int *prio);
 /* thread.c: end the calling thread after destructors. */
 void shim_thread_finish(struct shim_thread *st) __attribute__((noreturn));
 

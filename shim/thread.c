@@ -86,6 +86,7 @@ int shim_create(pthread_t *th, const pthread_attr_t *attr,
 	struct shim_thread *self = shim_self();
 	init.schedpolicy = self->schedpolicy;
 	init.schedprio = self->schedprio;
+	shim_attr_sched(attr, &init.schedpolicy, &init.schedprio);
 	sa.shimdata = &init;
 	sa.shimlen = offsetof(struct shim_thread, keyblocks);
 	sa.tp_out = (void **)th;
