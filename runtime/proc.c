@@ -198,7 +198,10 @@ static void newm(struct rt_p *p, bool spinning)
 	m->alllink = rt_sched.allm;
 	rt_store(&rt_sched.allm, m);
 	rt_unlock(&rt_sched.lock);
-	int e = rt_os.thread_create(mstart, m, 256 * 1024);
+	/* glibc carves the static TLS (the program's __thread data) out of
+	 * the thread's stack: add it, or a program with large TLS gets
+	 * EINVAL here. */
+	int e = rt_os.thread_create(mstart, m, 256 * 1024 + rt_tls.static_size);
 	if (e)
 		rt_throw("cannot create an OS thread for an M");
 }

@@ -139,7 +139,7 @@ static void *sysmon(void *arg)
 
 void rt_sysmon_start(void)
 {
-	if (rt_os.thread_create(sysmon, NULL, 64 * 1024) != 0)
+	if (rt_os.thread_create(sysmon, NULL, 64 * 1024 + rt_tls.static_size) != 0)
 		rt_printf("greenrun: cannot start sysmon; blocking system "
 			  "calls will hold their P\n");
 }

@@ -52,6 +52,19 @@ rt_asyncpreempt:
 	andq	$-64, %rsp
 	cmpb	$0, rt_have_xsave(%rip)
 	je	1f
+	/* XSAVE writes only the XSTATE_BV bits of enabled components and
+	 * never XCOMP_BV or the reserved header bytes, while XRSTOR faults
+	 * (#GP) when any of those is non-zero: the area lies over old stack
+	 * contents, so clear the 64-byte header first (as the kernel does). */
+	xorl	%eax, %eax
+	movq	%rax, 512(%rsp)
+	movq	%rax, 520(%rsp)
+	movq	%rax, 528(%rsp)
+	movq	%rax, 536(%rsp)
+	movq	%rax, 544(%rsp)
+	movq	%rax, 552(%rsp)
+	movq	%rax, 560(%rsp)
+	movq	%rax, 568(%rsp)
 	movl	$-1, %eax
 	movl	$-1, %edx
 	xsave64	(%rsp)
