@@ -41,6 +41,7 @@ void rt_tls_set_curg(void *tp, struct rt_g *g);
 void rt_tls_gstart(void *tp);
 void rt_tls_get_tcache(void *tp, void **tcache, void **arena);
 void rt_tls_set_tcache(void *tp, void *tcache, void *arena);
+void rt_tls_fork_child(void *g_tp, void *native_tp, pid_t tid, bool gmain);
 void rt_tls_probe_tcache_prepare(void);
 void rt_tls_probe_tcache_body(void *tp);
 void rt_tls_probe_tcache_done(void);

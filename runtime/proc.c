@@ -984,6 +984,8 @@ void rt_after_fork_child(void)
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g->m;
 	m->tid = (pid_t)rt_syscall0(SYS_gettid);
+	rt_tls_fork_child(g->tp, m == &m0 ? NULL : m->native_tp, m->tid,
+			  g->ismain);
 	rt_sched.lock.key = 0;
 	userlock.key = 0;
 	rt_sched.runqhead = rt_sched.runqtail = NULL;

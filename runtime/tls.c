@@ -394,3 +394,30 @@ void rt_tls_probe_tcache_done(void)
 	free(probe_before);
 	probe_before = NULL;
 }
+
+/*
+ * In the child of fork(): glibc's fork (reclaim_stacks) believes the
+ * forking *G's* TCB is the running thread, so it moves every other
+ * thread's stack into its stack cache as free (tid = 0) -- including the
+ * native stack and TCB of the very OS thread that forked, on which this
+ * M's scheduler (g0) runs.  The next pthread_create would hand that stack
+ * to a new M and wipe the running scheduler.  Mark it in use again (a
+ * positive tid: glibc only reuses cached stacks whose tid <= 0), and take
+ * the G's TCB back off glibc's thread list (glibc added it there; its
+ * slot is ours and will be reused).  native_tp == g_tp for G1 on M0.
+ */
+void rt_tls_fork_child(void *g_tp, void *native_tp, pid_t tid, bool gmain)
+{
+	if (native_tp && native_tp != g_tp)
+		AT(native_tp, rt_tls.off_tid, pid_t) = tid;
+	if (!gmain) {
+		void **node = (void **)((char *)g_tp + rt_tls.off_list);
+		void **next = node[0], **prev = node[1];
+		if (next && prev && next != (void *)node) {
+			prev[0] = next; /* list_del: prev->next = next */
+			next[1] = prev; /*           next->prev = prev */
+		}
+		node[0] = node[1] = node;
+		AT(g_tp, rt_tls.off_tid, pid_t) = tid;
+	}
+}
