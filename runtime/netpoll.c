@@ -85,6 +85,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -140,12 +142,46 @@ struct glist {
 
 int32_t rt_netpoll_waiters(void) { return rt_load(&nwaiters); }
 
+/* Our two fds live near the top of the fd table, out of the way of the
+ * program: fds 3 and 4 are what daemons close (close_range(3, ~0U)) and
+ * shells overwrite (exec 3>&1), and a program's own fds keep their native
+ * numbers.  Returns the new fd (the old one closed) or fd unchanged. */
+static int move_high(int fd)
+{
+	struct rlimit rl;
+	if (fd < 0 || rt_syscall4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) != 0 ||
+	    rl.rlim_cur < 128)
+		return fd;
+	long base = (long)(rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur) - 16;
+	long nfd = rt_syscall3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+	if (nfd < 0)
+		return fd;
+	rt_syscall1(SYS_close, fd);
+	return (int)nfd;
+}
+
+bool rt_netpoll_owns_fd(int fd) { return fd >= 0 && (fd == epfd || fd == breakfd); }
+
+/* The program wants fd's number (dup2 onto it): move ours elsewhere. */
+void rt_netpoll_evacuate(int fd)
+{
+	int *mine = fd == epfd ? &epfd : fd == breakfd ? &breakfd : NULL;
+	if (!mine)
+		return;
+	long nfd = rt_syscall3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		rt_throw("cannot move the netpoller's fd out of the program's way");
+	*mine = (int)nfd; /* the epoll registration follows the file */
+	rt_syscall1(SYS_close, fd);
+}
+
 int rt_netpoll_init(void)
 {
-	epfd = (int)rt_syscall1(SYS_epoll_create1, EPOLL_CLOEXEC);
+	epfd = move_high((int)rt_syscall1(SYS_epoll_create1, EPOLL_CLOEXEC));
 	if (epfd < 0)
 		return -1;
-	breakfd = (int)rt_syscall2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	breakfd = move_high((int)rt_syscall2(SYS_eventfd2, 0,
+					     EFD_CLOEXEC | EFD_NONBLOCK));
 	if (breakfd < 0)
 		return -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = BREAK_DATA};

@@ -77,6 +77,14 @@ int rt_netpoll_wait_many(struct rt_pollreq *r, int n, int64_t deadline);
  * is never reported for this fd number. */
 void rt_netpoll_close(int fd);
 
+/* The netpoller's own fds (epoll instance, wake-up eventfd) sit near the
+ * top of the fd table.  owns_fd: fd is one of them (the shim hides them:
+ * close gives EBADF).  evacuate: the program dup2s onto that number, so
+ * move ours to another fd first.  Not thread-safe against a concurrent
+ * blocking poll; called from close/dup paths. */
+bool rt_netpoll_owns_fd(int fd);
+void rt_netpoll_evacuate(int fd);
+
 /* fd was just created by a call we saw (socket, accept, pipe, ...): it
  * may reuse the number of an fd that was closed behind our back (by libc
  * itself); forget any state of that old fd.  Cheap when there is none. */

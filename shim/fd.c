@@ -56,6 +56,8 @@
 #include "atomic.h"
 #include "fdio.h"
 #include "shim.h"
+#include "sys.h"
+#include <sys/syscall.h>
 
 #define FD_CHUNK 4096
 #define FD_MAX (1 << 20)
@@ -195,8 +197,55 @@ __attribute__((destructor)) static void fd_restore(void)
 EXPORT int close(int fd)
 {
 	shim_check();
+	if (rt_netpoll_owns_fd(fd)) { /* not the program's: as if not open */
+		errno = EBADF;
+		return -1;
+	}
 	shim_fd_closing(fd);
 	return real.close(fd);
+}
+
+/* close_range/closefrom: close the program's fds in [lo, hi], never the
+ * runtime's own (a daemon's close_range(3, ~0U) must not kill the
+ * netpoller). */
+static int close_span(unsigned lo, unsigned hi, int flags)
+{
+	for (unsigned fd = lo; fd <= hi && fd < 65536; fd++)
+		if (!rt_netpoll_owns_fd((int)fd))
+			shim_fd_closing((int)fd);
+	unsigned a = lo;
+	while (a <= hi) {
+		unsigned b = a;
+		while (b <= hi && !rt_netpoll_owns_fd((int)b) && b < 65536)
+			b++;
+		if (b > a || b >= 65536) {
+			unsigned end = b >= 65536 ? hi : b - 1;
+			if (rt_syscall3(SYS_close_range, a, end, flags) != 0 && a == lo)
+				return -1;
+			if (end == hi)
+				break;
+			a = end + 1;
+			continue;
+		}
+		a = b + 1; /* skip one of ours */
+	}
+	return 0;
+}
+
+EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	shim_check();
+	if (lo > hi) {
+		errno = EINVAL;
+		return -1;
+	}
+	return close_span(lo, hi, flags);
+}
+
+EXPORT void closefrom(int lo)
+{
+	shim_check();
+	close_span(lo < 0 ? 0 : (unsigned)lo, ~0u, 0);
 }
 
 EXPORT int __close(int fd) { return close(fd); }
@@ -213,6 +262,11 @@ EXPORT int dup(int fd)
 static int dup_over(int oldfd, int newfd, int flags, bool three)
 {
 	shim_check();
+	if (rt_netpoll_owns_fd(oldfd)) {
+		errno = EBADF;
+		return -1;
+	}
+	rt_netpoll_evacuate(newfd);
 	if (oldfd == newfd || oldfd < 0 ||
 	    real.fcntl(oldfd, F_GETFD) < 0)
 		return three ? real.dup3(oldfd, newfd, flags)
