@@ -1095,8 +1095,10 @@ const char *rt_init(void)
 	rt_sched.defstack = rt_env_size("GREENRUN_STACK", 256 * 1024);
 	rt_sched.maxmcount = (int32_t)rt_env_int("GREENRUN_MAXTHREADS", 10000,
 						  4, 1000000);
-	if (rt_sched.defstack < 16384)
+	if (rt_sched.defstack < 16384) {
+		rt_printf("greenrun: GREENRUN_STACK below 16K; using 16K\n");
 		rt_sched.defstack = 16384;
+	}
 	rt_sched.allp = calloc((size_t)rt_sched.nprocs, sizeof(struct rt_p));
 	if (!rt_sched.allp)
 		return "out of memory";
@@ -1171,7 +1173,8 @@ void rt_describe_current(char *buf, size_t len)
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g ? g->m : NULL;
 	if (!g)
-		rt_snprintf(buf, len, "(runtime not started)");
+		rt_snprintf(buf, len, "an OS thread with no green thread "
+			    "(sysmon, or before start-up)");
 	else if (g->isg0)
 		rt_snprintf(buf, len, "scheduler of M%d", m ? m->id : -1);
 	else
