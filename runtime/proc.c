@@ -376,6 +376,19 @@ static struct rt_g *stealwork(struct rt_m *m)
 	return NULL;
 }
 
+/* Of n Gs the netpoller readied (linked by schedlink), run the first
+ * here and queue the rest globally.  NULL for an empty list. */
+static struct rt_g *take_netpolled(struct rt_g *list, int n)
+{
+	if (!list)
+		return NULL;
+	struct rt_g *rest = list->schedlink;
+	list->schedlink = NULL;
+	rt_injectglist(rest, n - 1);
+	rt_store_rel(&list->status, (uint32_t)G_RUNNABLE);
+	return list;
+}
+
 static struct rt_g *findrunnable(struct rt_m *m)
 {
 	struct rt_g *g;
@@ -413,14 +426,8 @@ top:;
 	if (rt_netpoll_waiters() > 0 && !rt_load(&rt_sched.polling)) {
 		int n = 0;
 		struct rt_g *list = rt_netpoll(0, &n);
-		if (list) {
-			g = list;
-			struct rt_g *rest = list->schedlink;
-			g->schedlink = NULL;
-			rt_injectglist(rest, n - 1);
-			rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
+		if ((g = take_netpolled(list, n)))
 			goto found;
-		}
 	}
 	/* Spin and steal, bounded to half the busy Ps (Go). */
 	int busy = rt_sched.nprocs - rt_load(&rt_sched.npidle);
@@ -487,14 +494,8 @@ top:;
 			rt_injectglist(list, n);
 		} else {
 			acquirep(m, np);
-			if (list) {
-				g = list;
-				struct rt_g *rest = list->schedlink;
-				g->schedlink = NULL;
-				rt_injectglist(rest, n - 1);
-				rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
+			if ((g = take_netpolled(list, n)))
 				goto found;
-			}
 			if (wasspinning) {
 				m->spinning = true;
 				rt_xadd(&rt_sched.nmspinning, 1);
