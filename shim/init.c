@@ -44,6 +44,15 @@ static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 	return e;
 }
 
+pid_t shim_pid;
+
+/* In the child of fork(): rebuild the runtime, then our own caches. */
+static void fork_child(void)
+{
+	rt_after_fork_child();
+	shim_pid = getpid();
+}
+
 void shim_init(void)
 {
 	static int busy;
@@ -61,7 +70,8 @@ void shim_init(void)
 	}
 	/* glibc's own pthread_atfork (not interposed): our child handler
 	 * rebuilds the runtime before the program's handlers run. */
-	pthread_atfork(NULL, NULL, rt_after_fork_child);
+	shim_pid = getpid();
+	pthread_atfork(NULL, NULL, fork_child);
 }
 
 __attribute__((constructor(101))) static void shim_ctor(void) { shim_init(); }

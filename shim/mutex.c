@@ -11,8 +11,7 @@
  *   __lock   state word: 0 free, 1 held, 2 held and maybe waiters
  *   __count  recursion depth - 1 (recursive type)
  *   __owner  holder's id (shim_self_id), for errorcheck/recursive/robust
- *   __nusers holder's pid, for process-shared mutexes (thread ids are only
- *            unique within a process)
+ *   __nusers holder's pid (thread ids are only unique within a process)
  *   __elision robust state: M_INCONSISTENT, M_NOTRECOVERABLE
  *   __kind   type (0 normal/default, 1 recursive, 2 errorcheck, 3
  *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags;
@@ -55,21 +54,20 @@
 #define MD(m) (&(m)->__data)
 #define ROBUST(m) (MD(m)->__elision)
 
-/* Is the calling thread the holder?  For a process-shared mutex the
- * holder's pid must match too. */
+/* Is the calling thread the holder?  The holder's pid must match too:
+ * thread ids are per process, and a mutex in shared memory may be used
+ * across fork even without PTHREAD_PROCESS_SHARED (glibc's tids are
+ * unique system-wide, so that works natively). */
 static bool held_by_me(const pthread_mutex_t *m)
 {
-	if (MD(m)->__owner != shim_self_id())
-		return false;
-	return !(MD(m)->__kind & K_PSHARED) ||
-	       MD(m)->__nusers == (unsigned)getpid();
+	return MD(m)->__owner == shim_self_id() &&
+	       MD(m)->__nusers == (unsigned)shim_pid;
 }
 
 static void set_owner(pthread_mutex_t *m)
 {
 	MD(m)->__owner = shim_self_id();
-	if (MD(m)->__kind & K_PSHARED)
-		MD(m)->__nusers = (unsigned)getpid();
+	MD(m)->__nusers = (unsigned)shim_pid;
 }
 
 /* ---- the lock word ------------------------------------------------------ */

@@ -35,8 +35,8 @@ struct srw {
 	uint32_t wwait;   /* writers waiting */
 	int32_t writer;   /* id of the write owner, 0 = none */
 	int32_t shared;   /* process-shared */
-	int32_t writerpid; /* with shared: pid of the write owner (ids are
-			      unique only within a process) */
+	int32_t writerpid; /* pid of the write owner (ids are unique only
+			      within a process) */
 	uint8_t pad[12];
 	uint32_t flags;   /* kind (glibc's __flags, offset 48) */
 	uint32_t pad2;
@@ -49,7 +49,7 @@ _Static_assert(offsetof(struct srw, flags) ==
 
 static bool writer_is_me(const struct srw *w, int me)
 {
-	return w->writer == me && (!w->shared || w->writerpid == getpid());
+	return w->writer == me && w->writerpid == shim_pid;
 }
 
 struct srwattr {
@@ -169,8 +169,7 @@ static int wrlock(pthread_rwlock_t *r, int64_t deadline,
 		}
 	}
 	w->writer = me;
-	if (w->shared)
-		w->writerpid = getpid();
+	w->writerpid = shim_pid;
 out:
 	shim_iunlock(&w->lock, w->shared);
 	return e;

@@ -153,6 +153,10 @@ static inline int shim_self_id(void)
 	return (int)(rt_getg()->goid & 0x3fffffff) | (rt_getg()->goid == 0);
 }
 
+/* getpid() of this process, kept by init.c (and its fork child handler)
+ * so owner checks need no system call. */
+extern pid_t shim_pid;
+
 /* pthread_t -> live G, or NULL (ESRCH). */
 static inline struct rt_g *shim_g(pthread_t t)
 {
