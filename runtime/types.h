@@ -145,11 +145,6 @@ struct rt_g {
 	struct rt_g *joiner;     /* G parked in rt_join, if any */
 	void *retval;
 
-	/* malloc tcache recycling (see tls.c): saved at exit, restored at
-	 * the next spawn in this slot.  Owner: slot allocator. */
-	void *saved_tcache;
-	void *saved_arena;
-
 	uint64_t sigmask;        /* blocked signals 1..64 (bit n-1); the G
 				    itself writes, execute() applies to M */
 	char name[16];           /* pthread_setname_np; G itself */
