@@ -786,8 +786,10 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	if (a && a->stackaddr)
 		g = rt_stack_user(a->stackaddr, a->stackaddr_size, &err);
 	else
+		/* the default gives at least defstack usable bytes; an
+		 * explicit size includes the TLS, as in glibc */
 		g = rt_stack_alloc(a && a->stacksize ? a->stacksize
-						     : rt_sched.defstack,
+						     : rt_sched.defstack + rt_tls.area,
 				   a ? a->guardsize : 4096, &err);
 	if (!g)
 		return err;
@@ -906,10 +908,12 @@ int rt_detach(struct rt_g *t)
 	return 0;
 }
 
+/* As glibc's pthread_getattr_np: the block above the guard, including the
+ * G, TCB and TLS at its top (so a thread asked for S bytes reports S). */
 void rt_g_stack(struct rt_g *g, uintptr_t *lo, size_t *size, size_t *guard)
 {
 	*lo = g->stk.lo;
-	*size = g->stk.hi - g->stk.lo;
+	*size = g->stk.base + g->stk.size - g->stk.lo;
 	*guard = g->stk.guard;
 }
 
@@ -1137,7 +1141,7 @@ const char *rt_init(void)
 
 	/* M0's g0: its own slot and TLS block. */
 	int err;
-	struct rt_g *g0 = rt_stack_alloc(256 * 1024, 4096, &err);
+	struct rt_g *g0 = rt_stack_alloc(256 * 1024 + rt_tls.area, 4096, &err);
 	if (!g0)
 		return "cannot allocate the scheduler stack";
 	g0->isg0 = true;
@@ -1149,7 +1153,8 @@ const char *rt_init(void)
 	m0.native_tp = g0->tp;
 
 	/* Find libc's tcache word on a scratch block, then recycle it. */
-	struct rt_g *pg = rt_stack_alloc(rt_sched.defstack, 4096, &err);
+	struct rt_g *pg = rt_stack_alloc(rt_sched.defstack + rt_tls.area, 4096,
+					 &err);
 	if (!pg)
 		return "cannot allocate a probe stack";
 	rt_tls_set_curg(pg->tp, pg);

@@ -125,7 +125,10 @@ static struct rt_slotclass *getclass(size_t stack, size_t guard)
 		if (c) {
 			c->stack = stack;
 			c->guard = guard;
-			c->slotsize = page_up(guard + stack + rt_tls.area);
+			/* As glibc, the G, TCB and TLS come out of the
+			 * requested size (recursing by the stack size must
+			 * reach the guard); the guard comes on top. */
+			c->slotsize = page_up(guard + stack);
 			c->next = classes;
 			classes = c;
 		}
@@ -192,14 +195,21 @@ static void take_orphan(void **tcache, void **arena)
 }
 
 /*
- * rt_stack_alloc: a slot with at least `stack` usable bytes and `guard`
- * guard bytes, its TLS block and TCB initialised, and a zeroed struct rt_g
- * (stk and tp filled in).  Returns NULL with *err = EAGAIN when memory or
- * address space ran out.  Thread-safe.
+ * rt_stack_alloc: a slot of `stack` bytes (rounded up to pages) above
+ * `guard` guard bytes, holding at its top the struct rt_g, TCB and TLS
+ * (rt_tls.area bytes) and below them the usable stack, as glibc lays out
+ * a thread of that stack size; the TLS block and TCB are initialised and
+ * the struct rt_g zeroed (stk and tp filled in).  NULL with *err = EINVAL
+ * when `stack` leaves less than 2 KiB of usable stack, EAGAIN when memory
+ * or address space ran out.  Thread-safe.
  */
 struct rt_g *rt_stack_alloc(size_t stack, size_t guard, int *err)
 {
 	stack = (stack + 15) & ~(size_t)15;
+	if (stack < rt_tls.area + 2048) { /* glibc: EINVAL, no room left */
+		*err = EINVAL;
+		return NULL;
+	}
 	guard = page_up(guard);
 	struct rt_slotclass *c = getclass(stack, guard);
 	if (!c) {

@@ -218,11 +218,16 @@ START_TEST(test_stack_layout_and_reuse)
 	struct rt_g *g = rt_stack_alloc(64 * 1024, 4096, &err);
 	ck_assert_ptr_nonnull(g);
 	ck_assert_uint_eq((uintptr_t)g->tp % 64, 0);
-	/* usable from right above the guard: at least what was asked, plus
-	 * at most the page rounding of the slot */
+	/* as glibc: the asked size holds G + TCB + TLS at the top and the
+	 * usable stack below, right above the guard */
+	ck_assert_uint_eq(g->stk.size, 4096 + 64 * 1024);
 	ck_assert_uint_eq(g->stk.lo, g->stk.base + 4096);
-	ck_assert_uint_ge(g->stk.hi - g->stk.lo, 64 * 1024);
-	ck_assert_uint_lt(g->stk.hi - g->stk.lo, 64 * 1024 + 4096);
+	ck_assert_uint_eq(g->stk.hi - g->stk.lo,
+			  64 * 1024 - (g->stk.base + g->stk.size - g->stk.hi));
+	ck_assert_uint_gt(g->stk.hi - g->stk.lo, 64 * 1024 - 8192);
+	/* too small to hold TCB + TLS + 2 KiB of stack */
+	ck_assert_ptr_null(rt_stack_alloc(4096, 4096, &err));
+	ck_assert_int_eq(err, EINVAL);
 	ck_assert_uint_gt((uintptr_t)g->tp, g->stk.hi);
 	ck_assert_uint_lt((uintptr_t)g, g->stk.base + g->stk.size);
 	/* the TCB's self pointers point at itself */
@@ -248,7 +253,7 @@ START_TEST(test_stack_layout_and_reuse)
 	/* another size is another class: another slot */
 	struct rt_g *g3 = rt_stack_alloc(128 * 1024, 4096, &err);
 	ck_assert_uint_ne(g3->stk.base, base);
-	ck_assert_uint_ge(g3->stk.hi - g3->stk.lo, 128 * 1024);
+	ck_assert_uint_eq(g3->stk.size, 4096 + 128 * 1024);
 }
 END_TEST
 
