@@ -1013,10 +1013,12 @@ void rt_after_fork_child(void)
 		struct rt_p *p = &rt_sched.allp[i];
 		p->runqhead = p->runqtail = 0;
 		p->runnext = NULL;
+		/* Another M may have been half-way through this heap (even
+		 * a realloc of it) at the fork: do not read it; its timers
+		 * belong to threads that do not exist here.  Start afresh. */
 		p->timerlock.key = 0;
-		for (int t = 0; t < p->ntimers; t++)
-			p->timers[t]->p = NULL;
-		p->ntimers = 0;
+		p->timers = NULL;
+		p->ntimers = p->timercap = 0;
 		p->timer0when = 0;
 		if (p == m->p)
 			continue;
