@@ -49,6 +49,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define TEST_NAME "sync_bank"
+#include "sync_util.h"
+
 #define NACC 100
 #define NTHREADS 10000
 #define NWITHDRAW 1000
@@ -56,18 +59,6 @@
 #define TRANSFERS_EACH 5
 #define AMOUNT 7
 #define INITIAL 1000
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_bank: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
 
 struct account {
     pthread_mutex_t m;

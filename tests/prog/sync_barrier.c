@@ -34,24 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_barrier: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-#define EXPECT_RC(call, want) do {                                            \
-        int rc_ = (call);                                                     \
-        if (rc_ != (want))                                                    \
-            die("line %d: %s: expected %s (%d), got %d (%s)", __LINE__, #call,\
-                #want, (want), rc_, strerror(rc_));                           \
-    } while (0)
+#define TEST_NAME "sync_barrier"
+#include "sync_util.h"
 
 #define N 16
 #define ROUNDS 1000

@@ -39,19 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N 1000
+#define TEST_NAME "sync_deadlock_io"
+#include "sync_util.h"
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_deadlock_io: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
+#define N 1000
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static sem_t acquired;

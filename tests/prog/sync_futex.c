@@ -46,17 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_futex: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
+#define TEST_NAME "sync_futex"
+#include "sync_util.h"
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts, uint32_t val3)
 {
@@ -72,46 +63,6 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
             die("line %d: %s: expected %s, got %ld (errno %d: %s)", __LINE__, \
                 #call, (e) ? "-1/" #e : #want, r_, er_, strerror(er_));       \
     } while (0)
-
-static void ms_sleep(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static struct timespec ts_in(clockid_t clk, long ms)
-{
-    struct timespec t;
-    clock_gettime(clk, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static int ts_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-static void check_not_early(clockid_t clk, const struct timespec *deadline, const char *what)
-{
-    struct timespec now;
-    clock_gettime(clk, &now);
-    if (ts_before(&now, deadline))
-        die("%s returned ETIMEDOUT before its deadline (%ld.%09ld < %ld.%09ld)", what,
-            (long)now.tv_sec, now.tv_nsec, (long)deadline->tv_sec, deadline->tv_nsec);
-}
 
 /* ---------------- simple results ---------------- */
 static void test_simple(void)

@@ -40,24 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_pshared: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-#define EXPECT_RC(call, want) do {                                            \
-        int rc_ = (call);                                                     \
-        if (rc_ != (want))                                                    \
-            die("line %d: %s: expected %s (%d), got %d (%s)", __LINE__, #call,\
-                #want, (want), rc_, strerror(rc_));                           \
-    } while (0)
+#define TEST_NAME "sync_pshared"
+#include "sync_util.h"
 
 #define ROUNDS 5000
 #define INCS 200000

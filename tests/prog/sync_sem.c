@@ -54,24 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_sem: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-#define EXPECT_RC(call, want) do {                                            \
-        int rc_ = (call);                                                     \
-        if (rc_ != (want))                                                    \
-            die("line %d: %s: expected %s (%d), got %d (%s)", __LINE__, #call,\
-                #want, (want), rc_, strerror(rc_));                           \
-    } while (0)
+#define TEST_NAME "sync_sem"
+#include "sync_util.h"
 
 /* For sem_*: expect -1 with errno e (or 0 when e == 0). */
 #define EXPECT_SEM(call, e) do {                                              \
@@ -82,33 +66,6 @@ static void die(const char *fmt, ...)
             die("line %d: %s: expected %s, got %d (errno %d: %s)", __LINE__,  \
                 #call, (e) == 0 ? "0" : "-1/" #e, rc_, er_, strerror(er_));   \
     } while (0)
-
-static struct timespec ts_in(clockid_t clk, long ms)
-{
-    struct timespec t;
-    clock_gettime(clk, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static int ts_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-static void check_not_early(clockid_t clk, const struct timespec *deadline, const char *what)
-{
-    struct timespec now;
-    clock_gettime(clk, &now);
-    if (ts_before(&now, deadline))
-        die("%s returned ETIMEDOUT before its deadline (%ld.%09ld < %ld.%09ld)", what,
-            (long)now.tv_sec, now.tv_nsec, (long)deadline->tv_sec, deadline->tv_nsec);
-}
 
 static int getval(sem_t *s)
 {

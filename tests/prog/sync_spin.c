@@ -38,31 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL sync_spin: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-#define EXPECT_RC(call, want) do {                                            \
-        int rc_ = (call);                                                     \
-        if (rc_ != (want))                                                    \
-            die("line %d: %s: expected %s (%d), got %d (%s)", __LINE__, #call,\
-                #want, (want), rc_, strerror(rc_));                           \
-    } while (0)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#define TEST_NAME "sync_spin"
+#include "sync_util.h"
 
 static volatile sig_atomic_t phase;   /* for the watchdog message */
 static atomic_int round_no, round_got;
