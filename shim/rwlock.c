@@ -92,38 +92,42 @@ static int park_on(struct srw *w, uint32_t *gen, uint32_t *nwait,
 	return e == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
-static int rdlock(pthread_rwlock_t *r, int64_t deadline,
-		  const struct timespec *ts, bool try)
+static bool writer_may_enter(const struct srw *w)
+{
+	return !w->writer && !w->readers;
+}
+
+/* Lock held: wait until may_enter(w).  0, EBUSY (try) or ETIMEDOUT. */
+static int wait_until(struct srw *w, bool (*may_enter)(const struct srw *),
+		      uint32_t *gen, uint32_t *nwait, int64_t deadline,
+		      bool try)
+{
+	while (!may_enter(w)) {
+		if (try)
+			return EBUSY;
+		if (park_on(w, gen, nwait, deadline) == ETIMEDOUT &&
+		    !may_enter(w))
+			return ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* The timed variants checked their timespec up front (clocked()). */
+static int rdlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 {
 	shim_check();
 	struct srw *w = RW(r);
-	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
-	int e = 0;
-	if (writer_is_me(w, me)) {
-		e = EDEADLK;
-		goto out;
+	int e = writer_is_me(w, shim_self_id())
+		    ? EDEADLK
+		    : wait_until(w, reader_may_enter, &w->rgen, &w->rwait,
+				 deadline, try);
+	if (!e) {
+		if (w->readers == UINT_MAX)
+			e = EAGAIN;
+		else
+			w->readers++;
 	}
-	while (!reader_may_enter(w)) {
-		if (try) {
-			e = EBUSY;
-			goto out;
-		}
-		if (ts && !shim_ts_valid_nsec(ts)) {
-			e = EINVAL;
-			goto out;
-		}
-		if (park_on(w, &w->rgen, &w->rwait, deadline) == ETIMEDOUT &&
-		    !reader_may_enter(w)) {
-			e = ETIMEDOUT;
-			goto out;
-		}
-	}
-	if (w->readers == UINT_MAX)
-		e = EAGAIN;
-	else
-		w->readers++;
-out:
 	shim_iunlock(&w->lock, w->shared);
 	return e;
 }
@@ -134,44 +138,29 @@ static bool readers_admissible(struct srw *w)
 	return w->rwait && reader_may_enter(w);
 }
 
-static int wrlock(pthread_rwlock_t *r, int64_t deadline,
-		  const struct timespec *ts, bool try)
+static int wrlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 {
 	shim_check();
 	struct srw *w = RW(r);
 	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
-	int e = 0;
-	if (writer_is_me(w, me)) {
-		e = EDEADLK;
-		goto out;
+	int e = writer_is_me(w, me)
+		    ? EDEADLK
+		    : wait_until(w, writer_may_enter, &w->wgen, &w->wwait,
+				 deadline, try);
+	bool wake = false;
+	if (!e) {
+		w->writer = me;
+		w->writerpid = shim_pid;
+	} else if (e == ETIMEDOUT) {
+		/* we may have been what held readers back */
+		wake = readers_admissible(w);
+		if (wake)
+			w->rgen++;
 	}
-	while (w->writer || w->readers) {
-		if (try) {
-			e = EBUSY;
-			goto out;
-		}
-		if (ts && !shim_ts_valid_nsec(ts)) {
-			e = EINVAL;
-			goto out;
-		}
-		if (park_on(w, &w->wgen, &w->wwait, deadline) == ETIMEDOUT &&
-		    (w->writer || w->readers)) {
-			e = ETIMEDOUT;
-			/* we may have been what held readers back */
-			bool wake = readers_admissible(w);
-			if (wake)
-				w->rgen++;
-			shim_iunlock(&w->lock, w->shared);
-			if (wake)
-				shim_wake_word(&w->rgen, INT32_MAX, w->shared);
-			return e;
-		}
-	}
-	w->writer = me;
-	w->writerpid = shim_pid;
-out:
 	shim_iunlock(&w->lock, w->shared);
+	if (wake)
+		shim_wake_word(&w->rgen, INT32_MAX, w->shared);
 	return e;
 }
 
@@ -202,36 +191,35 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *r)
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *r)
 {
-	return rdlock(r, -1, NULL, false);
+	return rdlock(r, -1, false);
 }
 
 EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *r)
 {
-	return rdlock(r, -1, NULL, true);
+	return rdlock(r, -1, true);
 }
 
 EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *r)
 {
-	return wrlock(r, -1, NULL, false);
+	return wrlock(r, -1, false);
 }
 
 EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *r)
 {
-	return wrlock(r, -1, NULL, true);
+	return wrlock(r, -1, true);
 }
 
 /* The timed and clock variants: glibc checks the clock and the timespec
  * up front, even when the lock is free. */
 static int clocked(pthread_rwlock_t *r, clockid_t clk,
 		   const struct timespec *abs,
-		   int (*lock)(pthread_rwlock_t *, int64_t,
-			       const struct timespec *, bool))
+		   int (*lock)(pthread_rwlock_t *, int64_t, bool))
 {
 	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) ||
 	    !shim_ts_valid_nsec(abs))
 		return EINVAL;
 	int64_t d = shim_abs_to_mono(clk, abs);
-	return lock(r, d < 0 ? 0 : d, abs, false);
+	return lock(r, d < 0 ? 0 : d, false);
 }
 
 EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *r, clockid_t clk,
