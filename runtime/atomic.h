@@ -28,6 +28,10 @@
 #define rt_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
 #define rt_fetch_and(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 
+#define rt_or64(p, v) ((void)__atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST))
+#define rt_and64(p, v) ((void)__atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST))
+#define rt_xchg64(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+
 /* Strong compare-and-swap; returns true when *p was `old` and is now `new`. */
 #define rt_cas(p, old, new)                                                    \
 	({                                                                     \

@@ -124,6 +124,21 @@ size_t rt_env_size(const char *name, size_t def);
 long rt_env_int(const char *name, long def, long min, long max);
 int rt_ncpu(void);
 
+/* ---- sig.c ------------------------------------------------------------ */
+extern uint32_t rt_sig_note;  /* sysmon's futex note (1: signals to route) */
+extern uint64_t rt_sig_kset;  /* signals every M keeps blocked */
+/* sysmon: route process-directed signals that arrived (under siglock). */
+void rt_sig_dispatch(void);
+/* True when g has a signal (or cancellation) it does not block pending. */
+bool rt_sig_deliverable(struct rt_g *g);
+/* Send our marked SIGURG to m: it preempts or delivers signals there. */
+void rt_sig_kick_m(struct rt_m *m);
+void rt_sig_fork_child(void);
+/* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
+void rt_apply_kmask(struct rt_m *m);
+void rt_ready(struct rt_g *g);
+bool rt_sysmon_running(void);
+
 /* ---- signal.c --------------------------------------------------------- */
 void rt_signal_init(void);
 void rt_signal_minit(struct rt_m *m);

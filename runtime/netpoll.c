@@ -385,7 +385,8 @@ static int arm_one(const struct rt_pollreq *r, struct pollwait *w,
 	return ret;
 }
 
-/* Park until w fires or the deadline; returns RT_WOKEN / RT_TIMEDOUT. */
+/* Park until w fires or the deadline; returns RT_WOKEN / RT_TIMEDOUT /
+ * RT_INTR. */
 static int park_pw(struct pollwait *w, int64_t deadline)
 {
 	struct rt_g *g = w->g;
@@ -436,7 +437,9 @@ static int wait_reqs(struct rt_pollreq *r, int n, struct pollnode *nodes,
 	rt_lock(&w.lock); /* the last waker may still be in pw_fire */
 	bool fired = w.fired;
 	rt_unlock(&w.lock);
-	return (res == RT_TIMEDOUT && !fired) ? ETIMEDOUT : 0;
+	if (fired) /* readiness wins over a timeout or a signal */
+		return 0;
+	return res == RT_TIMEDOUT ? ETIMEDOUT : res == RT_INTR ? EINTR : 0;
 }
 
 /* A signal handler that interrupted the scheduler (g0) called a blocking

@@ -102,12 +102,14 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 	b->tail = g;
 	rt_prepare_wait(g);
 	int r = rt_park(unlock_bucket, b, WAIT_FUTEX, deadline);
-	if (r == RT_TIMEDOUT) {
+	if (r == RT_TIMEDOUT || r == RT_INTR) {
+		/* a waker that found us claimed already (its rt_wake failed)
+		 * did not count us and went on to the next waiter */
 		rt_lock(&b->lock);
 		if (dequeue(b, g))
 			rt_xadd(&b->nwait, -1u);
 		rt_unlock(&b->lock);
-		return ETIMEDOUT;
+		return r == RT_INTR ? EINTR : ETIMEDOUT;
 	}
 	return 0;
 }

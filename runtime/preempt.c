@@ -19,10 +19,13 @@
  *     global run queue (so the P runs its timers and fairness checks), and
  *     later resumes it exactly where it stopped.
  * SIGURG is the signal Go chose: rarely used by programs (TCP urgent data
- * with F_SETOWN).  Our handler keeps SA_RESTART, so a system call it
- * interrupts is restarted, never failed with EINTR; the scheduler keeps
- * SIGURG unblocked on every M.  A program that installs its own SIGURG
- * handler replaces ours: it then gets no preemption, nothing breaks.
+ * with F_SETOWN).  Ours are sent with rt_tgsigqueueinfo and a marker in
+ * si_value (sig.c: rt_sig_kick_m), so the program's own SIGURGs (kill,
+ * out-of-band data) are told apart and routed to its disposition
+ * (rt_sighooks.foreign).  The same kick delivers pending signals to a
+ * running G (g->asyncsig).  Our handler keeps SA_RESTART, so a system call
+ * it interrupts is restarted, never failed with EINTR; the scheduler keeps
+ * SIGURG unblocked on every M.
  *
  * Rejected: preemption only at function calls or back-edges (needs
  * compiler cooperation: we run unmodified binaries); a plain yield in the
@@ -53,6 +56,8 @@ static struct {
 	uintptr_t lo, hi;
 } unsafe[32];
 static int nunsafe;
+static uintptr_t ours_lo, ours_hi; /* libgreenrun's text */
+static int nours;
 
 static int text_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -65,6 +70,16 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *data)
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
 		if ((uintptr_t)data >= lo && (uintptr_t)data < lo + ph->p_memsz)
 			ours = true;
+	}
+	if (ours) {
+		for (int i = 0; i < info->dlpi_phnum; i++) {
+			const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+			if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+				continue;
+			ours_lo = info->dlpi_addr + ph->p_vaddr;
+			ours_hi = ours_lo + ph->p_memsz;
+			nours = 1;
+		}
 	}
 	if (!ours && !strstr(n, "/libc.so") && !strstr(n, "/ld-linux"))
 		return 0;
@@ -89,9 +104,17 @@ static bool safe_pc(uintptr_t pc)
 
 static void urg_handler(int sig, siginfo_t *si, void *ucv)
 {
+	if (!rt_sig_is_kick(si)) { /* the program's SIGURG (kill, OOB data) */
+		if (rt_sighooks.foreign)
+			rt_sighooks.foreign(sig, si, ucv);
+		return;
+	}
 	ucontext_t *uc = ucv;
 	struct rt_g *g = rt_getg();
-	if (!g || g->isg0 || !rt_load(&g->preempt))
+	if (!g || g->isg0)
+		return;
+	bool pre = rt_load(&g->preempt), sg = rt_sig_deliverable(g);
+	if (!pre && !sg)
 		return;
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
@@ -102,21 +125,39 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 	if (!g->ismain && sp - need < g->stk.lo)
 		return;
 	rt_store(&g->preempt, false);
+	g->asyncsig = sg;
+	g->asyncpre = pre;
 	uintptr_t e = sp - RT_PREEMPT_GAP;
 	*(uint64_t *)e = pc;
 	uc->uc_mcontext.gregs[REG_RSP] = (greg_t)e;
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)rt_asyncpreempt;
-	rt_xadd(&rt_sched.npreempt, 1);
+	if (pre)
+		rt_xadd(&rt_sched.npreempt, 1);
 }
 
-/* Called by rt_asyncpreempt on the preempted G with its state saved. */
-void rt_preempt_entry(void) { rt_gopreempt(); }
+/* Called by rt_asyncpreempt on the interrupted G with its state saved:
+ * deliver its signals (handlers run here, in G context, as if called
+ * from the interrupted instruction), then yield if preemption was asked. */
+void rt_preempt_entry(void)
+{
+	struct rt_g *g = rt_getg();
+	bool pre = g->asyncpre;
+	g->asyncpre = false;
+	if (g->asyncsig) {
+		g->asyncsig = false;
+		rt_sigcheck();
+		if (rt_sighooks.async_point)
+			rt_sighooks.async_point();
+	}
+	if (pre)
+		rt_gopreempt();
+}
 
 void rt_preempt_init(void)
 {
 	rt_preempt_ns = rt_env_int("GREENRUN_PREEMPT_MS", 10, 0, 100000) * 1000000;
-	if (!rt_preempt_ns)
-		return;
+	dl_iterate_phdr(text_cb, (void *)(uintptr_t)rt_preempt_init);
+	/* installed even with preemption off: it also delivers signals */
 	unsigned a, b, c, d;
 	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 26)) &&
 	    (c & (1u << 27)) && __get_cpuid_count(0xd, 0, &a, &b, &c, &d) &&
@@ -124,13 +165,12 @@ void rt_preempt_init(void)
 		rt_have_xsave = 1;
 		rt_xsave_size = b + 64;
 	}
-	dl_iterate_phdr(text_cb, (void *)(uintptr_t)rt_preempt_init);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = urg_handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGURG, &sa, NULL);
+	rt_os.sigaction(SIGURG, &sa, NULL);
 }
 
 /* sysmon: ask the M running on p to preempt its G. */
@@ -143,5 +183,10 @@ void rt_preempt_p(struct rt_p *p)
 	if (!g || g->isg0 || !m->tid)
 		return;
 	rt_store(&g->preempt, true);
-	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), m->tid, SIGURG);
+	rt_sig_kick_m(m);
+}
+
+bool rt_pc_in_greenrun(uintptr_t pc)
+{
+	return nours > 0 && pc >= ours_lo && pc < ours_hi;
 }

@@ -58,7 +58,7 @@
 #include "sys.h"
 
 struct rt_sched rt_sched;
-struct rt_os rt_os;
+struct rt_os rt_os = {.sigaction = sigaction}; /* the shim replaces it */
 
 static struct rt_m m0;
 static struct rt_g g1;
@@ -157,6 +157,7 @@ static void *mstart(void *arg)
 	m->g0->ctx.fsbase = (uint64_t)tp;
 	rt_curg_tls = m->g0;
 	m->sigmask = current_kernel_mask();
+	rt_apply_kmask(m); /* its creator may have been sysmon (all blocked) */
 	static int checked;
 	if (!rt_xchg(&checked, 1)) {
 		const char *e = rt_tls_check_native();
@@ -295,6 +296,9 @@ static void resetspinning(struct rt_m *m)
 }
 
 /* ---- ready / inject ---------------------------------------------------- */
+
+static void ready(struct rt_g *g);
+void rt_ready(struct rt_g *g) { ready(g); }
 
 static void ready(struct rt_g *g)
 {
@@ -529,22 +533,15 @@ static void stack_check(struct rt_g *g)
 		g->minsp = g->ctx.rsp;
 }
 
-static void apply_sigmask(struct rt_m *m, uint64_t mask)
+/* Every M runs with the same kernel mask, rt_sig_kset (per-G masks are
+ * kept in software, sig.c); the preemption signal is never blocked. */
+void rt_apply_kmask(struct rt_m *m)
 {
-	mask &= ~(1ull << (SIGURG - 1)); /* preemption signal: never blocked */
+	uint64_t mask = rt_load(&rt_sig_kset) & ~(1ull << (SIGURG - 1));
 	if (m->sigmask != mask) {
 		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 		m->sigmask = mask;
 	}
-}
-
-uint64_t rt_sigmask_get(void) { return rt_getg()->sigmask; }
-
-void rt_sigmask_set(uint64_t mask)
-{
-	struct rt_g *g = rt_getg();
-	g->sigmask = mask;
-	apply_sigmask(g->m, mask);
 }
 
 static uint64_t current_kernel_mask(void)
@@ -569,7 +566,7 @@ static void run_pending(struct rt_m *m)
 /* Make g the running G of m (g0 or a G switching directly to g). */
 static void prepare_run(struct rt_m *m, struct rt_g *g)
 {
-	apply_sigmask(m, g->sigmask);
+	rt_apply_kmask(m);
 	rt_store_relaxed(&g->preempt, false);
 	rt_store_rel(&g->status, (uint32_t)G_RUNNING);
 	g->m = m;
@@ -655,6 +652,10 @@ static void park_m(struct rt_g *g, void *a)
 	}
 	if (pa.f && !pa.f(g, pa.arg))
 		rt_wake(g, RT_WOKEN);
+	/* A signal sent while it was on its way here (sig.c: the sender
+	 * sets pending, then reads status; we the reverse). */
+	else if (rt_load(&g->intr) && rt_sig_deliverable(g))
+		rt_wake(g, RT_INTR);
 }
 
 void rt_prepare_wait(struct rt_g *g) { rt_store(&g->wakeup, 0u); }
@@ -688,13 +689,14 @@ bool rt_wake(struct rt_g *g, int res)
 	return true;
 }
 
-void rt_sleep_until(int64_t deadline)
+int rt_sleep_until(int64_t deadline)
 {
 	if (deadline <= rt_nanotime())
-		return;
+		return 0;
 	struct rt_g *g = rt_getg();
 	rt_prepare_wait(g);
-	rt_park(NULL, NULL, WAIT_SLEEP, deadline);
+	return rt_park(NULL, NULL, WAIT_SLEEP, deadline) == RT_INTR ? EINTR
+								   : 0;
 }
 
 static void gosched_m(struct rt_g *g, void *arg)
@@ -778,6 +780,46 @@ static void gmain(void *arg)
 	rt_gexit(g->fn(g->arg));
 }
 
+/* rt_sched.allg: G1 stays first (appended at rt_init before any other);
+ * later Gs go right after it. */
+static void allg_add(struct rt_g *g)
+{
+	rt_lock(&rt_sched.allglock);
+	struct rt_g *h = rt_sched.allg;
+	if (!h) {
+		g->allprev = g->allnext = NULL;
+		rt_sched.allg = g;
+	} else {
+		g->allprev = h;
+		g->allnext = h->allnext;
+		if (h->allnext)
+			h->allnext->allprev = g;
+		h->allnext = g;
+	}
+	rt_unlock(&rt_sched.allglock);
+}
+
+static void allg_del(struct rt_g *g)
+{
+	rt_lock(&rt_sched.allglock);
+	if (g->allprev)
+		g->allprev->allnext = g->allnext;
+	else if (rt_sched.allg == g)
+		rt_sched.allg = g->allnext;
+	if (g->allnext)
+		g->allnext->allprev = g->allprev;
+	g->allnext = g->allprev = NULL;
+	rt_unlock(&rt_sched.allglock);
+}
+
+bool rt_sysmon_running(void)
+{
+	if (!rt_load(&rt_sched.sysmon_started) &&
+	    rt_cas(&rt_sched.sysmon_started, 0u, 1u))
+		rt_sysmon_start();
+	return true;
+}
+
 int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	     struct rt_g **out)
 {
@@ -794,6 +836,9 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	if (!g)
 		return err;
 	g->goid = (uint64_t)rt_xadd(&rt_sched.ngoid, 1);
+	g->sigpending = 0;
+	g->intr = g->asyncsig = g->asyncpre = false;
+	g->sigwaitset = 0;
 	g->fn = fn;
 	g->arg = arg;
 	g->detached = a && a->detached;
@@ -808,6 +853,7 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	rt_ctx_make(&g->ctx, g->stk.hi, g->tp, gmain, g);
 	rt_store(&g->magic, RT_G_MAGIC);
 	rt_store(&g->status, (uint32_t)G_RUNNABLE);
+	allg_add(g);
 	rt_xadd(&rt_sched.nlive, 1);
 	rt_xadd(&rt_sched.ngcreated, 1);
 	if (out)
@@ -822,6 +868,7 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 
 static void goexit_m(struct rt_g *g, void *arg)
 {
+	allg_del(g);
 	rt_store(&g->status, (uint32_t)G_DEAD);
 	g->m = NULL;
 	rt_lock(&g->joinlock);
@@ -873,10 +920,10 @@ int rt_join(struct rt_g *t, int64_t deadline, void **retval)
 		int r = rt_park(unlock_joinlock, &t->joinlock, WAIT_JOIN,
 				deadline);
 		rt_lock(&t->joinlock);
-		if (!t->exited && r == RT_TIMEDOUT) {
+		if (!t->exited && (r == RT_TIMEDOUT || r == RT_INTR)) {
 			t->joiner = NULL;
 			rt_unlock(&t->joinlock);
-			return ETIMEDOUT;
+			return r == RT_INTR ? EINTR : ETIMEDOUT;
 		}
 	}
 	if (retval)
@@ -1005,6 +1052,10 @@ void rt_after_fork_child(void)
 	rt_sched.polluntil = 0;
 	rt_sched.sysmon_started = 0;
 	rt_sched.nlive = 1;
+	rt_sched.allglock.key = 0;
+	rt_sched.allg = g;
+	g->allnext = g->allprev = NULL;
+	rt_sig_fork_child();
 	m->alllink = NULL;
 	rt_sched.allm = m;
 	m->spinning = false;
@@ -1134,6 +1185,7 @@ const char *rt_init(void)
 	main_stack(&g1);
 	m0.tid = (pid_t)rt_syscall0(SYS_gettid);
 	m0.sigmask = g1.sigmask = current_kernel_mask();
+	allg_add(&g1);
 	m0.curg = &g1;
 	m0.fastrand = 0x2545f491u;
 	rt_curg_tls = &g1;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signal.h>
+
 #include "types.h"
 
 /* Hooks into the real C library that only shim/ may resolve (the runtime
@@ -24,6 +26,9 @@ struct rt_os {
 	/* create a detached OS thread running fn(arg) with a stack of
 	 * `stack` bytes; returns 0 or an errno value */
 	int (*thread_create)(void *(*fn)(void *), void *arg, size_t stack);
+	/* the C library's own sigaction (ours is interposed) */
+	int (*sigaction)(int sig, const struct sigaction *act,
+			 struct sigaction *old);
 };
 extern struct rt_os rt_os;
 
@@ -72,7 +77,7 @@ void rt_gexit(void *retval) __attribute__((noreturn));
 
 /* Wait for g to end.  deadline: -1 forever, 0 try only (EBUSY), else
  * absolute monotonic ns (ETIMEDOUT).  EINVAL: detached or already being
- * joined; EDEADLK: g is the caller.  On 0, *retval (if non-NULL) gets the
+ * joined; EDEADLK: g is the caller; EINTR: interrupted (rt_intr).  On 0, *retval (if non-NULL) gets the
  * value and g's memory is released. */
 int rt_join(struct rt_g *g, int64_t deadline, void **retval);
 
@@ -96,10 +101,84 @@ int64_t rt_nlive(void);
 /* Stack of g: [*lo, *lo + *size) and the size the creator asked for. */
 void rt_g_stack(struct rt_g *g, uintptr_t *lo, size_t *size, size_t *guard);
 
-/* Signal mask of the calling G (signals 1..64 as bits 0..63).  Each G
- * has its own; the scheduler installs it on the M before the G runs. */
+/* ---- signals (sig.c) ----------------------------------------------------
+ * Signal sets are uint64_t with signal n at bit n-1.  Signal 32 (glibc's
+ * SIGCANCEL, never a program signal) is used for cancellation requests:
+ * it is never blocked and its "handler" is rt_sighooks.deliver(32). */
+#define RT_SIGCANCEL 32
+#define RT_SIGCANCEL_BIT (1ull << (RT_SIGCANCEL - 1))
+
+#include <signal.h>
+
+struct rt_sighooks {
+	/* Run the program's action for sig on the calling G (G context, no
+	 * runtime lock held).  Returns RT_SIG_RAN if a handler ran, plus
+	 * RT_SIG_RESTART when every such handler had SA_RESTART. */
+	int (*deliver)(int sig, const siginfo_t *si);
+	/* A SIGURG that is not greenrun's kick: route it as a program
+	 * signal (signal-handler context). */
+	void (*foreign)(int sig, siginfo_t *si, void *uc);
+	/* A SIGSEGV/SIGBUS that is not a stack overflow: run the program's
+	 * handler (true) or ask for the default action (false). */
+	bool (*fault)(int sig, siginfo_t *si, void *uc);
+	/* Called on the G at an asynchronous delivery point (program code
+	 * was interrupted there): asynchronous cancellation acts here. */
+	void (*async_point)(void);
+};
+enum { RT_SIG_RAN = 1, RT_SIG_RESTART = 2, RT_SIG_NORESTART = 4 };
+extern struct rt_sighooks rt_sighooks;
+
+/* Software signal mask of the calling G.  Setting it moves process-
+ * pending signals it no longer blocks to the G; the caller then runs
+ * rt_sigcheck() to deliver them. */
 uint64_t rt_sigmask_get(void);
 void rt_sigmask_set(uint64_t mask);
+
+/* Async-signal-safe, for the kernel-facing trampoline: a signal for the
+ * process (routed by sysmon), or for the G running on this M (kept pending
+ * on it and delivered at its next check). */
+void rt_sig_arrived(int sig, const siginfo_t *si);
+void rt_sig_pend_self(int sig, const siginfo_t *si);
+/* Union of the sets Gs wait for in rt_sigwait (racy hint). */
+uint64_t rt_sig_waitmask(void);
+/* True when si is greenrun's own kick (preemption / delivery) SIGURG. */
+bool rt_sig_is_kick(const siginfo_t *si);
+
+/* Send sig to g (pthread_kill, pthread_cancel with RT_SIGCANCEL): a G in
+ * sigwait for it takes it; otherwise it becomes pending on g and g is
+ * interrupted (woken with RT_INTR from an interruptible wait, or kicked
+ * if running).  si NULL: SI_TKILL from this process.  G context. */
+bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si);
+
+/* Deliver the calling G's pending, unblocked signals now (through
+ * rt_sighooks.deliver).  Returns the OR of the hooks' results.  G context,
+ * no runtime lock held. */
+int rt_sigcheck(void);
+
+/* True when pc lies in libgreenrun's own code (a signal arriving there
+ * must not run a program handler inline).  Async-signal-safe. */
+bool rt_pc_in_greenrun(uintptr_t pc);
+
+/* Signals pending on the calling G or on the process. */
+uint64_t rt_sigpending(void);
+
+/* Wait for a signal in set (sigwait family): 0 and *sig (and *si), EAGAIN
+ * when the deadline passed (deadline as rt_park; 0 = poll), EINTR when an
+ * interruptible wait was interrupted by another signal. */
+int rt_sigwait(uint64_t set, int64_t deadline, int *sig, siginfo_t *si);
+
+/* Mark the calling G's waits interruptible (returns the previous value).
+ * While set, a signal sent to the G ends rt_park with RT_INTR and the
+ * waits built on it with EINTR. */
+bool rt_intr(bool on);
+
+/* Keep the signals of set blocked in the kernel on every M (signalfd:
+ * they must stay pending there for the fd to become readable). */
+void rt_sig_kset_add(uint64_t set);
+/* The kernel mask every M runs with (rt_sig_kset). */
+uint64_t rt_sig_kmask(void);
+/* Make sure signal routing runs (starts sysmon if needed).  G context. */
+void rt_sig_enable(void);
 
 /* ---- scheduling ---------------------------------------------------------- */
 /* Let other Gs run; the caller goes to the back of its P's queue. */
@@ -108,8 +187,9 @@ void rt_yield(void);
 /* CLOCK_MONOTONIC now, ns (vDSO). */
 int64_t rt_nanotime(void);
 
-/* Park until deadline (absolute monotonic ns). */
-void rt_sleep_until(int64_t deadline);
+/* Park until deadline (absolute monotonic ns).  0, or EINTR when
+ * interrupted (rt_intr). */
+int rt_sleep_until(int64_t deadline);
 
 /* Bracket a system call that may block the OS thread (regular-file I/O,
  * waitpid, flock, ...).  While inside, sysmon may hand this G's P to
@@ -120,7 +200,7 @@ void rt_entersyscall(void);
 void rt_exitsyscall(void);
 
 /* ---- parking (a futex analogue for Gs) ---------------------------------- */
-enum { RT_WOKEN = 0, RT_TIMEDOUT = 1 };
+enum { RT_WOKEN = 0, RT_TIMEDOUT = 1, RT_INTR = 2 };
 
 /* Callback run on g0 after the caller is switched out; typically releases
  * the lock that guards the wait structure the G just joined.  Returning
@@ -130,8 +210,10 @@ typedef bool (*rt_unlockf)(struct rt_g *g, void *arg);
 /* Arm the wake-once token before publishing the G on a wait structure. */
 void rt_prepare_wait(struct rt_g *g);
 
-/* Park the calling G.  deadline -1: no timeout.  Returns RT_WOKEN or
- * RT_TIMEDOUT (only with a deadline). */
+/* Park the calling G.  deadline -1: no timeout.  Returns RT_WOKEN,
+ * RT_TIMEDOUT (only with a deadline) or RT_INTR (only while rt_intr is on:
+ * a signal was sent to the G; the caller leaves its wait structure as on
+ * a timeout). */
 int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline);
 
 /* Wake a G parked with rt_park, once: true when this call woke it, false
@@ -145,7 +227,8 @@ bool rt_wake(struct rt_g *g, int res);
 bool rt_wake_claim(struct rt_g *g, int res);
 
 /* Address-keyed wait queue (park.c).  rt_futex_wait parks while *addr ==
- * val: 0 woken, EAGAIN value differed, ETIMEDOUT deadline passed.
+ * val: 0 woken, EAGAIN value differed, ETIMEDOUT deadline passed, EINTR
+ * interrupted (only while rt_intr is on).
  * rt_futex_wake wakes up to n waiters on addr, returns how many. */
 int rt_futex_wait(uint32_t *addr, uint32_t val, int64_t deadline);
 int rt_futex_wake(uint32_t *addr, int n);

@@ -9,8 +9,8 @@
  * it would natively, but never silently.  Any other fault is passed to the
  * default action the same way.
  *
- * A program that installs its own SIGSEGV handler replaces ours (chaining
- * belongs to the signals issue).  Async-signal-safe: rt_stack_find reads
+ * A program's own SIGSEGV/SIGBUS handler (shim/signal.c keeps it) runs
+ * for any fault that is not an overflow (rt_sighooks.fault).  Async-signal-safe: rt_stack_find reads
  * only the append-only chunk registry; printing is rt_printf.
  */
 #include <signal.h>
@@ -34,11 +34,13 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 			  (unsigned long)g->goid, g->name,
 			  (unsigned long)g->stk.reqsize, (void *)addr,
 			  (void *)g->stk.lo, (void *)g->stk.hi);
+	} else if (rt_sighooks.fault && rt_sighooks.fault(sig, si, uc)) {
+		return; /* the program's handler ran */
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
-	sigaction(sig, &sa, NULL);
+	rt_os.sigaction(sig, &sa, NULL);
 	/* returning re-executes the access, now fatal with the default action */
 }
 
@@ -49,8 +51,8 @@ void rt_signal_init(void)
 	sa.sa_sigaction = fault_handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
+	rt_os.sigaction(SIGSEGV, &sa, NULL);
+	rt_os.sigaction(SIGBUS, &sa, NULL);
 }
 
 /* Give the calling OS thread (M) an alternate signal stack. */

@@ -12,7 +12,10 @@
  * another P or parks.
  *
  * It also asks for the preemption of a G that has run for more than
- * GREENRUN_PREEMPT_MS without its P scheduling (preempt.c).
+ * GREENRUN_PREEMPT_MS without its P scheduling (preempt.c), routes the
+ * process-directed signals the trampoline queued (rt_sig_dispatch, woken
+ * at once through rt_sig_note) and kicks running Gs that have signals to
+ * take (sig.c).
  *
  * Sleep: 20 us while it finds work to do; after 50 idle rounds the
  * interval doubles up to 10 ms (so a CPU-bound G is preempted 10-20 ms
@@ -36,6 +39,7 @@ struct pseen {
 	uint32_t schedtick;
 	int64_t runsince; /* first time we saw this schedtick, running */
 	int64_t lastsig;  /* last preemption request */
+	int64_t lastkick; /* last signal-delivery kick */
 };
 
 /* Preempt the G of a P that has not scheduled for rt_preempt_ns; ask
@@ -61,6 +65,20 @@ static int check_preempt(struct rt_p *p, struct pseen *s, int64_t now)
 	return 1;
 }
 
+/* A G running on p has a signal to take (sent while it was inside
+ * greenrun or runnable): kick its M, at most every 200 us while it stays
+ * at unsafe points.  Returns 1 if kicked. */
+static int check_signals(struct rt_p *p, struct pseen *s, int64_t now)
+{
+	struct rt_m *m = rt_load(&p->m);
+	struct rt_g *g = m ? rt_load(&m->curg) : NULL;
+	if (!g || g->isg0 || !rt_sig_deliverable(g) || now - s->lastkick < 200000)
+		return 0;
+	s->lastkick = now;
+	rt_sig_kick_m(m);
+	return 1;
+}
+
 static void *sysmon(void *arg)
 {
 	/* No program signal handler may run here: there is no G or M. */
@@ -73,14 +91,19 @@ static void *sysmon(void *arg)
 	int64_t delay_us = 20;
 	int idle = 0;
 	for (;;) {
-		struct timespec ts = {0, delay_us * 1000};
-		/* raw: the nanosleep symbol is our own interposed one */
-		rt_syscall2(SYS_nanosleep, &ts, NULL);
+		/* Sleep, or until a signal arrives for routing (sig.c). */
+		if (!rt_xchg(&rt_sig_note, 0u)) {
+			rt_futex_wait_os(&rt_sig_note, 0, delay_us * 1000);
+			rt_store(&rt_sig_note, 0u);
+		}
+		rt_sig_dispatch();
 		int64_t now = rt_nanotime();
 		int retaken = 0;
 		for (int i = 0; i < rt_sched.nprocs; i++) {
 			struct rt_p *p = &rt_sched.allp[i];
 			uint32_t st = rt_load(&p->status);
+			if (st == P_RUNNING)
+				retaken += check_signals(p, &seen[i], now);
 			if (st == P_RUNNING)
 				retaken += check_preempt(p, &seen[i], now);
 			else

@@ -79,6 +79,7 @@ enum rt_waitreason {
 	WAIT_YIELD,
 	WAIT_IO,
 	WAIT_SYNC,
+	WAIT_SIGNAL,
 };
 
 struct rt_p;
@@ -145,8 +146,22 @@ struct rt_g {
 	struct rt_g *joiner;     /* G parked in rt_join, if any */
 	void *retval;
 
-	uint64_t sigmask;        /* blocked signals 1..64 (bit n-1); the G
-				    itself writes, execute() applies to M */
+	uint64_t sigmask;        /* blocked signals 1..64 (bit n-1); only the
+				    G itself writes (software mask: the M's
+				    kernel mask is rt_sig_kset, sig.c) */
+	uint64_t sigpending;     /* atomic: signals sent to this G, not yet
+				    delivered (bit 31 = cancellation) */
+	uint64_t sigwaitset;     /* sigwait set while on sig.c's waiter list
+				    (guarded by its siglock) */
+	int32_t sigwaitgot;      /* signal a dispatcher gave the waiter */
+	bool intr;               /* G itself: its current park may end with
+				    RT_INTR when a signal is sent to it */
+	bool asyncsig;           /* preempt.c: run rt_sigcheck at the async
+				    entry (set by the SIGURG handler) */
+	bool asyncpre;           /* preempt.c: yield at the async entry */
+	struct rt_g *sigwnext;   /* sig.c waiter list (siglock) */
+	struct rt_g *allnext;    /* rt_sched.allg list (allglock) */
+	struct rt_g *allprev;
 	char name[16];           /* pthread_setname_np; G itself */
 	_Alignas(16) unsigned char shim[RT_G_SHIM_BYTES]; /* shim/'s area */
 };
@@ -232,6 +247,9 @@ struct rt_sched {
 	int64_t nhandoff;        /* atomic statistics: Ps retaken by sysmon */
 	int64_t npreempt;        /* atomic statistics: async preemptions */
 	int64_t ngcreated;       /* atomic statistics */
+	rt_mutex allglock;       /* guards allg and the G allnext/allprev */
+	struct rt_g *allg;       /* live program Gs, G1 first (signal targets,
+				    dumps); a G leaves it when it exits */
 	size_t defstack;         /* default usable stack bytes; immutable */
 };
 

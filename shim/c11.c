@@ -60,8 +60,8 @@ EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)
 	shim_check();
 	if (!shim_ts_valid(req))
 		return -2;
-	rt_sleep_until(rt_nanotime() + shim_ts_ns(req));
-	return 0;
+	int e = shim_sleep_until(rt_nanotime() + shim_ts_ns(req), rem);
+	return e ? -1 : 0;
 }
 
 EXPORT void thrd_yield(void)

@@ -67,15 +67,25 @@ EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 {
 	shim_check();
+	shim_testcancel(); /* a cancellation point: the mutex is held */
 	uint32_t seen = __atomic_load_n(SEQ(c), __ATOMIC_SEQ_CST);
 	unsigned depth;
 	int e = shim_mutex_release(m, &depth);
 	if (e)
 		return e;
-	int r = shim_wait_word(SEQ(c), seen, deadline, FLAGS(c) & C_PSHARED);
+	int r = SHIM_INTR(shim_wait_word(SEQ(c), seen, deadline,
+					 FLAGS(c) & C_PSHARED));
 	if (r == EAGAIN) /* signalled before we slept: a normal wake-up */
 		r = 0;
+	bool intr = r == EINTR;
+	if (intr) { /* handlers run unlocked, as during a native wait; to
+		       the caller this is a spurious wake-up (allowed) */
+		rt_sigcheck();
+		r = 0;
+	}
 	e = shim_mutex_reacquire(m, depth);
+	if (intr) /* POSIX: cleanup handlers run with the mutex held */
+		shim_testcancel();
 	return e ? e : r;
 }
 

@@ -23,8 +23,9 @@
  * EAGAIN).  Nothing is left changed for the parent shell at exit.
  *
  * The exception: accept() has no per-call non-blocking flag.  A listening
- * socket created in this process gets O_NONBLOCK underneath at its first
- * accept (nbunder); the program's own view is kept in user_nb and shown by
+ * socket created in this process gets O_NONBLOCK underneath when it starts
+ * listening (nbunder; so a pre-fork server's children all inherit the
+ * record with the flag, and none mistakes the flag for the program's); the program's own view is kept in user_nb and shown by
  * F_GETFL, changed by F_SETFL/FIONBIO, copied by the dup family, and the
  * flag is cleared again at exit.  A listening socket we did not create
  * (inherited) is never changed: accept waits for readiness with poll and
@@ -70,7 +71,7 @@ static uint32_t pack(struct shim_fd f)
 
 static struct shim_fd unpack(uint32_t v)
 {
-	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 1, v >> 24 & 1};
+	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 3, v >> 24 & 1};
 }
 
 static uint32_t *slot(int fd, bool create)
@@ -173,15 +174,17 @@ void shim_fd_nbunder(int fd, struct shim_fd *f)
 }
 
 /* Give listening sockets we made non-blocking back their blocking mode:
- * an exec'd child or another process may share them. */
-__attribute__((destructor)) static void fd_restore(void)
+ * an exec'd child or another process may share them.  Not those we
+ * inherited through fork (nbunder 2): the parent and the siblings (a
+ * pre-fork server) still accept on them, non-blocking underneath. */
+void shim_fd_restore(void)
 {
 	int saved = errno;
 	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
 		uint32_t *c = rt_load_acq(&chunks[ci]);
 		for (int i = 0; c && i < FD_CHUNK; i++) {
 			struct shim_fd f = unpack(c[i]);
-			if (!f.nbunder || f.user_nb)
+			if (f.nbunder != 1 || f.user_nb)
 				continue;
 			int fd = ci * FD_CHUNK + i;
 			int fl = real.fcntl(fd, F_GETFL);
@@ -190,6 +193,27 @@ __attribute__((destructor)) static void fd_restore(void)
 		}
 	}
 	errno = saved;
+}
+
+__attribute__((destructor)) static void fd_restore_at_exit(void)
+{
+	shim_fd_restore();
+}
+
+/* In the child of fork(): listening sockets made non-blocking by the
+ * parent are shared with it: mark them inherited (see shim_fd_restore). */
+void shim_fd_fork_child(void)
+{
+	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
+		uint32_t *c = rt_load_acq(&chunks[ci]);
+		for (int i = 0; c && i < FD_CHUNK; i++) {
+			struct shim_fd f = unpack(c[i]);
+			if (f.nbunder == 1) {
+				f.nbunder = 2;
+				c[i] = pack(f);
+			}
+		}
+	}
 }
 
 /* ---- close and the dup family -------------------------------------------- */

@@ -37,7 +37,8 @@ enum {
 struct shim_fd {
 	uint8_t kind;    /* FDK_* */
 	uint8_t own;     /* created in this process through the shim */
-	uint8_t nbunder; /* we set O_NONBLOCK on the file (listening socket) */
+	uint8_t nbunder; /* we set O_NONBLOCK on the file (listening socket):
+			    1 here, 2 in a fork child (the parent did) */
 	uint8_t user_nb; /* with nbunder: the O_NONBLOCK the program set */
 };
 

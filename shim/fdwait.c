@@ -13,8 +13,9 @@
  * socket timeout with getsockopt only before the first park, so a call
  * that does not block costs exactly its one system call.  Timeouts count
  * from the first EAGAIN: a call returns EAGAIN no sooner than SO_RCVTIMEO
- * / SO_SNDTIMEO after it started.  EINTR is never produced here (signals
- * interrupting a parked G belong to the signals issue).
+ * / SO_SNDTIMEO after it started.  A signal handler that runs while the
+ * call is parked makes it fail with EINTR, or restarts it (SA_RESTART and
+ * no socket timeout), as signal(7) says; a pending cancellation acts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,12 +81,13 @@ static int park(struct shim_op *op, const struct rt_polltok *t)
 		op->deadline = op->kind == FDK_SOCK
 				   ? shim_sock_deadline(op->fd, op->mode)
 				   : -1;
-	return rt_netpoll_wait(op->fd, op->mode, t, op->deadline);
+	return SHIM_INTR(rt_netpoll_wait(op->fd, op->mode, t, op->deadline));
 }
 
 ssize_t shim_io(struct shim_op *op)
 {
 	int saved = errno;
+	shim_testcancel();
 	for (;;) {
 		struct rt_polltok t;
 		rt_netpoll_token(op->fd, &t);
@@ -116,6 +118,10 @@ ssize_t shim_io(struct shim_op *op)
 		}
 		e = park(op, &t);
 		if (e == 0)
+			continue;
+		/* signal(7): a socket call with a timeout set is never
+		 * restarted; others are with SA_RESTART */
+		if (e == EINTR && shim_intr_restart(op->deadline < 0))
 			continue;
 		if (e == EPERM) { /* not pollable after all */
 			shim_fd_put(op->fd, (struct shim_fd){.kind = FDK_PLAIN});

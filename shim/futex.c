@@ -77,7 +77,10 @@ static bool green_futex(long *ret, uint32_t *addr, int op, uint32_t val,
 		*ret = futex_ret(EINVAL);
 		return true;
 	}
-	*ret = futex_ret(rt_futex_wait_bitset(addr, val, dl, bits));
+	int e = SHIM_INTR(rt_futex_wait_bitset(addr, val, dl, bits));
+	if (e == EINTR)
+		rt_sigcheck(); /* the handler runs; the caller sees EINTR */
+	*ret = futex_ret(e);
 	return true;
 }
 

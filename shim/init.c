@@ -18,6 +18,8 @@
 
 void shim_real_init(void);
 void shim_process_init(void);
+void shim_exec_init(void);
+void shim_fd_fork_child(void);
 
 static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 {
@@ -26,20 +28,10 @@ static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 	real.pthread_attr_init(&a);
 	real.pthread_attr_setstacksize(&a, stack);
 	real.pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	/* An M starts with its creator's mask, but synchronous fault
-	 * signals must stay deliverable (the overflow report needs SIGSEGV;
-	 * a blocked synchronous signal kills without it).  Per-G masks
-	 * belong to the signals issue. */
-	sigset_t m, old;
-	pthread_sigmask(SIG_SETMASK, NULL, &old);
-	m = old;
-	sigdelset(&m, SIGSEGV);
-	sigdelset(&m, SIGBUS);
-	sigdelset(&m, SIGFPE);
-	sigdelset(&m, SIGILL);
-	pthread_sigmask(SIG_SETMASK, &m, NULL);
+	/* An M starts with its creator's kernel mask: the common one
+	 * (signal.c), or everything blocked for a system thread that asks
+	 * for it itself (sysmon). */
 	int e = real.pthread_create(&t, &a, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	real.pthread_attr_destroy(&a);
 	return e;
 }
@@ -51,6 +43,7 @@ static void fork_child(void)
 {
 	rt_after_fork_child();
 	shim_pid = getpid();
+	shim_fd_fork_child();
 }
 
 void shim_init(void)
@@ -61,13 +54,16 @@ void shim_init(void)
 	busy = 1;
 	shim_real_init();
 	shim_process_init();
+	shim_exec_init();
 	rt_os.thread_create = os_thread_create;
+	rt_os.sigaction = real.sigaction;
 	const char *err = rt_init();
 	if (err) {
 		fprintf(stderr, "greenrun: cannot run in this process: %s\n",
 			err);
 		_exit(127);
 	}
+	shim_signal_init();
 	/* glibc's own pthread_atfork (not interposed): our child handler
 	 * rebuilds the runtime before the program's handlers run. */
 	shim_pid = getpid();

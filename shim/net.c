@@ -87,6 +87,20 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	return r;
 }
 
+/* A socket of ours that starts listening gets its O_NONBLOCK underneath
+ * now, before any fork can share it (fd.c). */
+EXPORT int listen(int fd, int backlog)
+{
+	shim_check();
+	int r = real.listen(fd, backlog);
+	if (r == 0) {
+		struct shim_fd f = shim_fd_get(fd);
+		if (f.kind == FDK_SOCK)
+			shim_fd_nbunder(fd, &f);
+	}
+	return r;
+}
+
 EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	return accept4(fd, addr, alen, 0);
@@ -112,9 +126,13 @@ static int connect_finish(int fd)
 		rt_netpoll_token(fd, &t);
 		if (shim_fd_ready(fd, RT_POLL_W))
 			break;
-		int e = rt_netpoll_wait(fd, RT_POLL_W, &t, dl);
+		int e = SHIM_INTR(rt_netpoll_wait(fd, RT_POLL_W, &t, dl));
 		if (e == ETIMEDOUT)
 			return EINPROGRESS; /* as Linux with SO_SNDTIMEO */
+		/* never restarted: the connection goes on in the
+		 * background, as natively (a new connect: EALREADY) */
+		if (e == EINTR && shim_intr_restart(false))
+			continue;
 		if (e && e != EPERM)
 			return e;
 	}
@@ -150,6 +168,7 @@ static int connect_unix_retry(int fd, const struct sockaddr *sa,
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	shim_check();
+	shim_testcancel();
 	struct shim_fd f = shim_fd_get(fd);
 	int fl = f.kind == FDK_SOCK ? real.fcntl(fd, F_GETFL) : -1;
 	if (fl < 0 || (fl & O_NONBLOCK))

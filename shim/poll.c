@@ -68,9 +68,50 @@ static int ev_modes(short ev)
 	return m ? m : RT_POLL_R; /* errors and hang-ups only */
 }
 
+/* ppoll/pselect/epoll_pwait's mask is the calling thread's for the
+ * duration of the wait; masks live in software (signal.c), so the real
+ * zero-timeout checks get NULL.  Returns the mask to put back. */
+static uint64_t mask_enter(const sigset_t *mask)
+{
+	uint64_t old = rt_sigmask_get();
+	if (mask)
+		rt_sigmask_set(shim_sigset_bits(mask));
+	return old;
+}
+
+static void mask_leave(const sigset_t *mask, uint64_t old)
+{
+	if (mask) {
+		rt_sigmask_set(old);
+		rt_sigcheck();
+	}
+}
+
+/* A wait of the poll family returned EINTR: run the handlers (these calls
+ * are never restarted, signal(7)).  True: fail with EINTR now. */
+static bool poll_intr(void)
+{
+	if (shim_intr_restart(false))
+		return false;
+	errno = EINTR;
+	return true;
+}
+
+static int poll_wait(struct pollfd *fds, nfds_t n, int64_t dl);
+
 static int poll_impl(struct pollfd *fds, nfds_t n, int64_t dl,
 		     const sigset_t *mask)
 {
+	shim_testcancel();
+	uint64_t oldmask = mask_enter(mask);
+	int r = poll_wait(fds, n, dl);
+	mask_leave(mask, oldmask);
+	return r;
+}
+
+static int poll_wait(struct pollfd *fds, nfds_t n, int64_t dl)
+{
+	const sigset_t *mask = NULL;
 	static const struct timespec zero = {0, 0};
 	struct timespec ts;
 	struct rt_pollreq stack[32], *rq = stack;
@@ -86,7 +127,11 @@ static int poll_impl(struct pollfd *fds, nfds_t n, int64_t dl,
 		r = real.ppoll(fds, n, &zero, mask);
 		if (r != 0 || expired(dl))
 			break;
-		int e = rt_netpoll_wait_many(rq, (int)n, dl);
+		int e = SHIM_INTR(rt_netpoll_wait_many(rq, (int)n, dl));
+		if (e == EINTR && poll_intr()) {
+			r = -1;
+			break;
+		}
 		if (e == ENOMEM) {
 			r = real.ppoll(fds, n, remaining(dl, &ts), mask);
 			break;
@@ -191,9 +236,21 @@ static int select_check(int nfds, fd_set **sets, const sigset_t *mask)
 	return r;
 }
 
+static int select_wait(int nfds, fd_set **sets, int64_t dl);
+
 static int select_impl(int nfds, fd_set **sets, int64_t dl,
 		       const sigset_t *mask)
 {
+	shim_testcancel();
+	uint64_t oldmask = mask_enter(mask);
+	int r = select_wait(nfds, sets, dl);
+	mask_leave(mask, oldmask);
+	return r;
+}
+
+static int select_wait(int nfds, fd_set **sets, int64_t dl)
+{
+	const sigset_t *mask = NULL;
 	struct rt_pollreq stack[64], *rq = stack;
 	if (nfds > 64 && !(rq = malloc((size_t)nfds * sizeof *rq))) {
 		errno = ENOMEM;
@@ -203,15 +260,22 @@ static int select_impl(int nfds, fd_set **sets, int64_t dl,
 	for (;;) {
 		int n = select_reqs(nfds, sets[0], sets[1], sets[2], rq);
 		r = select_check(nfds, sets, mask);
-		if (r != 0 || expired(dl) ||
-		    rt_netpoll_wait_many(rq, n, dl) == ETIMEDOUT)
+		if (r != 0 || expired(dl))
 			break;
+		int e = SHIM_INTR(rt_netpoll_wait_many(rq, n, dl));
+		if (e == ETIMEDOUT)
+			break;
+		if (e == EINTR && poll_intr()) {
+			r = -1;
+			goto out; /* sets left alone, as the kernel does */
+		}
 	}
 	if (r == 0) /* timed out: nothing is ready */
 		for (int i = 0; i < 3; i++)
 			if (sets[i])
 				memset(sets[i], 0, ((size_t)nfds + WBITS - 1) /
 						       WBITS * sizeof(unsigned long));
+out:
 	if (rq != stack)
 		free(rq);
 	return r;
@@ -258,9 +322,22 @@ EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 
 /* ---- epoll ----------------------------------------------------------------- */
 
+static int epoll_wait_g(int epfd, struct epoll_event *ev, int max,
+			int64_t dl);
+
 static int epoll_impl(int epfd, struct epoll_event *ev, int max, int64_t dl,
 		      const sigset_t *mask)
 {
+	shim_testcancel();
+	uint64_t oldmask = mask_enter(mask);
+	int r = epoll_wait_g(epfd, ev, max, dl);
+	mask_leave(mask, oldmask);
+	return r;
+}
+
+static int epoll_wait_g(int epfd, struct epoll_event *ev, int max, int64_t dl)
+{
+	const sigset_t *mask = NULL;
 	struct timespec ts;
 	for (;;) {
 		struct rt_polltok t;
@@ -268,9 +345,14 @@ static int epoll_impl(int epfd, struct epoll_event *ev, int max, int64_t dl,
 		int r = real.epoll_pwait(epfd, ev, max, 0, mask);
 		if (r != 0 || expired(dl))
 			return r;
-		int e = rt_netpoll_wait(epfd, RT_POLL_R, &t, dl);
+		int e = SHIM_INTR(rt_netpoll_wait(epfd, RT_POLL_R, &t, dl));
 		if (e == ETIMEDOUT)
 			return 0;
+		if (e == EINTR) {
+			if (poll_intr())
+				return -1;
+			continue;
+		}
 		if (e && e != EBADF) { /* cannot wait here: block the M */
 			struct timespec *rem = remaining(dl, &ts);
 			int ms = rem ? (int)(rem->tv_sec * 1000 +

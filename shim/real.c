@@ -39,6 +39,7 @@ static void real_io_init(void)
 	real.sendfile = sym("sendfile", NULL);
 	real.splice = sym("splice", NULL);
 	real.socket = sym("socket", NULL);
+	real.listen = sym("listen", NULL);
 	real.socketpair = sym("socketpair", NULL);
 	real.accept4 = sym("accept4", NULL);
 	real.connect = sym("connect", NULL);
@@ -84,5 +85,14 @@ void shim_real_init(void)
 	real.pthread_getattr_np = sym("pthread_getattr_np", "GLIBC_2.32");
 	real.clock_nanosleep = sym("clock_nanosleep", "GLIBC_2.17");
 	real.pthread_kill = sym("pthread_kill", "GLIBC_2.34");
+	real.sigaction = sym("sigaction", NULL);
+	real.pthread_sigmask = sym("pthread_sigmask", "GLIBC_2.32");
+	real.sigpending = sym("sigpending", NULL);
+	real.sigsuspend = sym("sigsuspend", NULL);
+	real.pause = sym("pause", NULL);
+	real.siglongjmp = sym("siglongjmp", NULL);
+	real.longjmp = sym("longjmp", NULL);
+	real._longjmp = sym("_longjmp", NULL);
+	real.__longjmp_chk = sym("__longjmp_chk", NULL);
 	real_io_init();
 }

@@ -97,12 +97,24 @@ static int sem_wait_common(sem_t *sem, int64_t deadline)
 	if (try_take(s, 1))
 		return 0;
 	shim_check();
+	shim_testcancel();
 	__atomic_add_fetch(&s->data, NWAITERS_ONE, __ATOMIC_RELAXED);
 	for (;;) {
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;
-		if (shim_wait_word(value_word(s), 0, deadline,
-				   s->private != 0) != ETIMEDOUT)
+		int e = SHIM_INTR(shim_wait_word(value_word(s), 0, deadline,
+						 s->private != 0));
+		if (e == EINTR) {
+			__atomic_sub_fetch(&s->data, NWAITERS_ONE,
+					   __ATOMIC_RELAXED);
+			/* EINTR even with SA_RESTART, as on Linux */
+			if (!shim_intr_restart(false))
+				return fail(EINTR);
+			__atomic_add_fetch(&s->data, NWAITERS_ONE,
+					   __ATOMIC_RELAXED);
+			continue;
+		}
+		if (e != ETIMEDOUT)
 			continue;
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;

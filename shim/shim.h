@@ -11,6 +11,7 @@
 #define GREENRUN_SHIM_H
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <string.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,6 +38,17 @@ struct real_libc {
 	int (*clock_nanosleep)(clockid_t, int, const struct timespec *,
 			       struct timespec *);
 	int (*pthread_kill)(pthread_t, int);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+	int (*sigpending)(sigset_t *);
+	int (*sigsuspend)(const sigset_t *);
+	int (*pause)(void);
+	void (*siglongjmp)(struct __jmp_buf_tag *, int)
+	    __attribute__((noreturn));
+	void (*longjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+	void (*_longjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+	void (*__longjmp_chk)(struct __jmp_buf_tag *, int)
+	    __attribute__((noreturn));
 
 	/* I/O (fd.c, io.c, net.c, poll.c); opaque pointer types keep this
 	 * header free of socket/poll/epoll includes. */
@@ -47,6 +59,7 @@ struct real_libc {
 	ssize_t (*sendfile)(int, int, void *off, size_t);
 	ssize_t (*splice)(int, void *, int, void *, size_t, unsigned);
 	int (*socket)(int, int, int);
+	int (*listen)(int, int);
 	int (*socketpair)(int, int, int, int *);
 	int (*accept4)(int, void *addr, void *len, int);
 	int (*connect)(int, const void *addr, unsigned);
@@ -102,12 +115,18 @@ static inline bool shim_on_g0(void)
 
 /* Evaluate a real call that may block the OS thread with no readiness to
  * wait for (regular files...) between rt_entersyscall/rt_exitsyscall, so
- * sysmon can hand the P to another M.  Keeps errno. */
+ * sysmon can hand the P to another M.  Keeps errno.  A signal that
+ * arrived meanwhile (the kernel call got EINTR, as natively, since the
+ * trampoline mirrors SA_RESTART) has its handler run before we return. */
 #define SHIM_SYSCALL(expr)                                                     \
 	({                                                                     \
 		rt_entersyscall();                                             \
 		__typeof__(expr) r_ = (expr);                                  \
 		rt_exitsyscall();                                              \
+		if (__builtin_expect(                                          \
+			__atomic_load_n(&rt_getg()->sigpending,                \
+					__ATOMIC_RELAXED) != 0, 0))            \
+			rt_sigcheck();                                         \
 		r_;                                                            \
 	})
 
@@ -130,6 +149,19 @@ struct shim_thread {
 	struct _Unwind_Exception exc;
 	int schedpolicy, schedprio;
 	__pthread_list_t *robust_head; /* robust mutexes held (mutex.c) */
+	/* cancellation (cancel.c); the G itself, except cancelpending
+	 * which pthread_cancel sets from any thread (atomic) */
+	uint8_t cancelstate;       /* PTHREAD_CANCEL_ENABLE / _DISABLE */
+	uint8_t canceltype;        /* PTHREAD_CANCEL_DEFERRED / _ASYNCHRONOUS */
+	bool cancelpending;
+	bool cancelling;           /* acting on it: never twice */
+	/* handlers running on this G, innermost last (signal.c) */
+	int hdepth;
+#define SHIM_HSTACK 8
+	struct {
+		uintptr_t sp;       /* frame of run_action */
+		uint64_t oldmask;   /* mask the handler interrupted */
+	} hstack[SHIM_HSTACK];
 	struct shim_keydata *keyblocks[SHIM_KEYS_MAX / SHIM_KEY_BLOCK];
 	struct shim_keydata keys[SHIM_KEY_BLOCK];
 };
@@ -175,6 +207,9 @@ int64_t shim_ts_ns(const struct timespec *ts);
  * unsupported clock. */
 int64_t shim_abs_to_mono(clockid_t clk, const struct timespec *abs);
 
+/* sleep.c: the sleep family's common body (a cancellation point). */
+int shim_sleep_until(int64_t dl, struct timespec *rem);
+
 /* wait.c: wait on / wake a word of a program object (green, or kernel
  * futex when shared); returns 0, EAGAIN (value differed) or ETIMEDOUT.
  * shim_ilock: a short in-object lock (never held across a park). */
@@ -191,6 +226,33 @@ int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
 
 /* signal.c: sigset_t <-> the runtime's 64-bit mask. */
 uint64_t shim_sigset_bits(const sigset_t *set);
+void shim_signal_init(void);
+/* Send sig to g as pthread_kill does; returns 0 or an errno value. */
+int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si);
+/* After an interruptible wait returned EINTR: run the G's pending
+ * handlers and act on a cancellation request.  True when the interrupted
+ * call must be restarted: nothing ran, or restartable is true and every
+ * handler had SA_RESTART (signal(7): restartable calls). */
+bool shim_intr_restart(bool restartable);
+/* exec family: the new image starts with the thread's mask (which lives
+ * in software here); shim_exec_failed puts the M's back. */
+void shim_before_exec(void);
+void shim_exec_failed(void);
+
+/* Evaluate expr (a runtime wait) with the G's waits interruptible. */
+#define SHIM_INTR(expr)                                                        \
+	({                                                                     \
+		bool w_ = rt_intr(true);                                       \
+		__typeof__(expr) r_ = (expr);                                  \
+		rt_intr(w_);                                                   \
+		r_;                                                            \
+	})
+
+/* cancel.c: act on a pending cancellation request if enabled (a
+ * cancellation point); never returns then. */
+void shim_testcancel(void);
+/* rt_sighooks.async_point: asynchronous cancellation acts here. */
+void shim_async_cancel_point(void);
 
 /* Run thread-exit destructors (C++ thread_local, keys). key.c */
 void shim_keys_run_destructors(struct shim_thread *st);

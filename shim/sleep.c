@@ -48,6 +48,28 @@ int64_t shim_abs_to_mono(clockid_t clk, const struct timespec *abs)
 	return d <= 0 ? mono : mono + d;
 }
 
+/* Sleep until dl (monotonic ns), a cancellation point: 0, or EINTR when
+ * a handler ran (never restarted, as nanosleep(2)); then *rem (if given)
+ * gets the time left. */
+int shim_sleep_until(int64_t dl, struct timespec *rem)
+{
+	for (;;) {
+		shim_testcancel();
+		if (SHIM_INTR(rt_sleep_until(dl)) == 0)
+			return 0;
+		if (shim_intr_restart(false))
+			continue;
+		if (rem) {
+			int64_t left = dl - rt_nanotime();
+			if (left < 0)
+				left = 0;
+			rem->tv_sec = left / 1000000000;
+			rem->tv_nsec = left % 1000000000;
+		}
+		return EINTR;
+	}
+}
+
 static bool modelled(clockid_t clk)
 {
 	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC ||
@@ -69,8 +91,7 @@ EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 		dl = shim_abs_to_mono(clk, req);
 	else
 		dl = rt_nanotime() + shim_ts_ns(req);
-	rt_sleep_until(dl);
-	return 0;
+	return shim_sleep_until(dl, (flags & TIMER_ABSTIME) ? NULL : rem);
 }
 
 EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -92,7 +113,11 @@ EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 		}
 		return 0;
 	}
-	rt_sleep_until(rt_nanotime() + shim_ts_ns(req));
+	int e = shim_sleep_until(rt_nanotime() + shim_ts_ns(req), rem);
+	if (e) {
+		errno = e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -103,9 +128,13 @@ EXPORT int __nanosleep(const struct timespec *req, struct timespec *rem)
 
 EXPORT unsigned int sleep(unsigned int s)
 {
-	struct timespec ts = {.tv_sec = s, .tv_nsec = 0};
-	nanosleep(&ts, NULL);
-	return 0;
+	struct timespec ts = {.tv_sec = s, .tv_nsec = 0}, rem = {0, 0};
+	int saved = errno;
+	if (nanosleep(&ts, &rem) == 0)
+		return 0;
+	errno = saved;
+	/* interrupted: the unslept seconds, rounded up as glibc */
+	return (unsigned)rem.tv_sec + (rem.tv_nsec >= 500000000);
 }
 
 EXPORT int usleep(useconds_t us)

@@ -177,7 +177,14 @@ static int join(pthread_t t, void **ret, int64_t deadline)
 	struct rt_g *g = shim_g(t);
 	if (!g)
 		return ESRCH;
-	return rt_join(g, deadline, ret);
+	for (;;) { /* a cancellation point; signals never end a join */
+		if (deadline != 0)
+			shim_testcancel();
+		int e = SHIM_INTR(rt_join(g, deadline, ret));
+		if (e != EINTR)
+			return e;
+		shim_intr_restart(true);
+	}
 }
 
 EXPORT int pthread_join(pthread_t t, void **ret) { return join(t, ret, -1); }
@@ -344,22 +351,4 @@ EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t *clk)
 	*clk = g == rt_getg() ? CLOCK_THREAD_CPUTIME_ID
 			      : CLOCK_PROCESS_CPUTIME_ID;
 	return 0;
-}
-
-EXPORT int pthread_kill(pthread_t t, int sig)
-{
-	shim_check();
-	struct rt_g *g = shim_g(t);
-	if (!g)
-		return ESRCH;
-	if (sig < 0 || sig >= NSIG)
-		return EINVAL;
-	if (sig == 0)
-		return 0;
-	/* Interim semantics until per-G signal delivery (signals issue):
-	 * to self, the current OS thread; otherwise the whole process. */
-	if (g == rt_getg())
-		return (int)-rt_syscall3(SYS_tgkill, getpid(),
-					 rt_syscall0(SYS_gettid), sig);
-	return kill(getpid(), sig) == 0 ? 0 : errno;
 }

@@ -26,8 +26,15 @@
 	.type rt_asyncpreempt, @function
 	.p2align 4
 rt_asyncpreempt:
-	.cfi_startproc
-	.cfi_def_cfa rsp, 8
+	/* Unwind info: the interrupted frame's rsp (the CFA) is entry rsp +
+	 * GAP, its PC lies at entry rsp, and it is a signal-like frame (the PC
+	 * is not a return address: no "-1" when looking up its FDE).  Forced
+	 * unwinding (asynchronous cancellation) and libunwind stack dumps go
+	 * through here into the interrupted code. */
+	.cfi_startproc simple
+	.cfi_signal_frame
+	.cfi_def_cfa rsp, RT_PREEMPT_GAP
+	.cfi_offset rip, -RT_PREEMPT_GAP
 	pushfq
 	.cfi_adjust_cfa_offset 8
 	pushq	%rax
@@ -46,6 +53,12 @@ rt_asyncpreempt:
 	pushq	%r14
 	pushq	%r15
 	.cfi_adjust_cfa_offset 120
+	.cfi_offset rbx, -(RT_PREEMPT_GAP + 24)
+	.cfi_offset rbp, -(RT_PREEMPT_GAP + 64)
+	.cfi_offset r12, -(RT_PREEMPT_GAP + 104)
+	.cfi_offset r13, -(RT_PREEMPT_GAP + 112)
+	.cfi_offset r14, -(RT_PREEMPT_GAP + 120)
+	.cfi_offset r15, -(RT_PREEMPT_GAP + 128)
 	movq	%rsp, %rbx		/* callee-saved: survives the call */
 	.cfi_def_cfa_register rbx
 	subq	rt_xsave_size(%rip), %rsp

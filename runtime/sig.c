@@ -1,0 +1,403 @@
+/*
+ * sig.c - signal routing between OS threads (Ms) and green threads (Gs).
+ *
+ * The kernel delivers a signal to an OS thread; a program expects it at a
+ * *thread* (a G) that does not block it.  Each G therefore keeps its own
+ * software mask (g->sigmask) and pending set (g->sigpending); every M's
+ * kernel mask is the same small constant rt_sig_kset (the signals a
+ * signalfd reads: they must stay pending in the kernel), so any M may
+ * catch any signal.  shim/signal.c installs one trampoline in the kernel
+ * for each signal the program handles, blocks or waits for, and calls:
+ *
+ *   - its handler inline when the G the M is running does not block the
+ *     signal and is in program code (the usual case: SIGINT on a busy
+ *     thread, SIGALRM, SIGPROF, raise());
+ *   - rt_sig_pend_self() when the signal is meant for that G but it is
+ *     inside greenrun (runtime locks may be held) or in a system call;
+ *   - rt_sig_arrived() otherwise (the M is on its scheduler context, or
+ *     the running G blocks the signal): a process-directed signal that
+ *     sysmon routes, woken through a futex note (Go's sigsend + the
+ *     signal_recv goroutine play the same part, signal_unix.go/sigqueue.go).
+ *
+ * Routing (rt_sig_dispatch, on sysmon, under siglock), per signal:
+ *   1. a G parked in sigwait/sigtimedwait for it gets it;
+ *   2. else the first G that does not block it (G1 first, as the kernel
+ *      prefers the main thread) has it added to g->sigpending and is
+ *      interrupted (rt_sig_notify);
+ *   3. else it stays process-pending (sigpending() shows it) until a G
+ *      unblocks it or waits for it.
+ *
+ * A G runs its pending handlers in rt_sigcheck(), always in G context and
+ * holding no runtime lock: where an interruptible wait returned EINTR
+ * (the shim then decides EINTR or restart, as SA_RESTART says), after it
+ * unblocks signals, and at the asynchronous entry (preempt.S) when sysmon
+ * finds a running G with deliverable signals and kicks its M with the
+ * preemption signal.
+ *
+ * Interrupting a G (rt_sig_notify): a G parked with g->intr set is woken
+ * with RT_INTR; the wait it was in cleans up as on a timeout.  Against a G
+ * that is about to park, the pair "sender: set pending, then read status"
+ * and "parker (park_m): set status WAITING, then read pending" (both
+ * sequentially consistent) guarantees one of them sees the other.
+ *
+ * Limits: one siginfo per signal number (the last one; real-time signals
+ * sent faster than they are delivered lose their queueing and values).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "internal.h"
+#include "sys.h"
+
+#define BIT(sig) (1ull << ((sig) - 1))
+
+struct rt_sighooks rt_sighooks;
+uint64_t rt_sig_kset;            /* atomic: kept blocked on every M */
+
+static uint64_t incoming;        /* atomic: arrived, not yet routed */
+static uint64_t ppending;        /* siglock: routed to nobody yet */
+static uint64_t waitmask;        /* atomic: union of the waiters' sets */
+static siginfo_t infos[65];      /* last siginfo per signal (racy, see top) */
+static rt_mutex siglock;         /* guards ppending, waiters, g->sigwait* */
+static struct rt_g *waiters;     /* Gs in rt_sigwait, via sigwnext */
+uint32_t rt_sig_note;            /* sysmon's futex note: 1 = work */
+
+static uint64_t deliverable(struct rt_g *g)
+{
+	return rt_load(&g->sigpending) & (~g->sigmask | RT_SIGCANCEL_BIT);
+}
+
+bool rt_sig_deliverable(struct rt_g *g) { return deliverable(g) != 0; }
+
+static void set_info(int sig, const siginfo_t *si)
+{
+	if (si)
+		infos[sig] = *si;
+	else {
+		memset(&infos[sig], 0, sizeof infos[sig]);
+		infos[sig].si_signo = sig;
+		infos[sig].si_code = SI_TKILL;
+		infos[sig].si_pid = (pid_t)rt_syscall0(SYS_getpid);
+		infos[sig].si_uid = (uid_t)rt_syscall0(SYS_getuid);
+	}
+}
+
+static void kick_sysmon(void)
+{
+	rt_store(&rt_sig_note, 1u);
+	rt_futex_wake_os(&rt_sig_note, 1);
+}
+
+void rt_sig_arrived(int sig, const siginfo_t *si)
+{
+	set_info(sig, si);
+	rt_or64(&incoming, BIT(sig));
+	kick_sysmon();
+}
+
+void rt_sig_pend_self(int sig, const siginfo_t *si)
+{
+	set_info(sig, si);
+	rt_or64(&rt_getg()->sigpending, BIT(sig));
+	kick_sysmon(); /* it kicks the G once it is back in program code */
+}
+
+uint64_t rt_sig_waitmask(void) { return rt_load(&waitmask); }
+
+/* Claimed Gs collected while routing, readied after siglock is dropped
+ * (sysmon has no P: they go to the global queue). */
+struct wakelist {
+	struct rt_g *head;
+	int n;
+};
+
+static void wl_add(struct wakelist *wl, struct rt_g *g)
+{
+	g->schedlink = wl->head;
+	wl->head = g;
+	wl->n++;
+}
+
+static void wl_flush(struct wakelist *wl)
+{
+	if (!wl->head)
+		return;
+	struct rt_g *cg = rt_getg(); /* NULL on sysmon */
+	if (cg && cg->m && cg->m->p) {
+		for (struct rt_g *g = wl->head, *n; g; g = n) {
+			n = g->schedlink;
+			rt_ready(g);
+		}
+	} else {
+		rt_injectglist(wl->head, wl->n);
+	}
+	wl->head = NULL;
+	wl->n = 0;
+}
+
+/* Interrupt g so it notices its pending signals soon. */
+static void notify(struct rt_g *g, struct wakelist *wl)
+{
+	uint32_t st = rt_load(&g->status);
+	if (st == G_WAITING) {
+		if (rt_load(&g->intr) && rt_wake_claim(g, RT_INTR))
+			wl_add(wl, g);
+	} else if (st == G_RUNNING) {
+		struct rt_m *m = rt_load(&g->m);
+		if (m && m->tid)
+			rt_sig_kick_m(m);
+	}
+	/* RUNNABLE: sysmon kicks it once it runs program code again */
+}
+
+void rt_sig_kick_m(struct rt_m *m)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = SIGURG;
+	si.si_code = SI_QUEUE;
+	si.si_pid = (pid_t)rt_syscall0(SYS_getpid);
+	si.si_value.sival_ptr = (void *)&rt_sig_kick_m; /* our marker */
+	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, m->tid, SIGURG, &si);
+}
+
+bool rt_sig_is_kick(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE &&
+	       si->si_value.sival_ptr == (void *)&rt_sig_kick_m;
+}
+
+/* siglock held.  Give signal sig to a waiter or a G that takes it. */
+static bool route_one(int sig, struct wakelist *wl)
+{
+	uint64_t b = BIT(sig);
+	for (struct rt_g **pp = &waiters; *pp; pp = &(*pp)->sigwnext) {
+		struct rt_g *w = *pp;
+		if (!(w->sigwaitset & b) || !rt_wake_claim(w, RT_WOKEN))
+			continue;
+		*pp = w->sigwnext;
+		w->sigwaitgot = sig;
+		w->sigwaitset = 0;
+		wl_add(wl, w);
+		return true;
+	}
+	struct rt_g *t = NULL;
+	rt_lock(&rt_sched.allglock);
+	for (struct rt_g *g = rt_sched.allg; g; g = g->allnext)
+		if (!(rt_load_relaxed(&g->sigmask) & b) &&
+		    rt_load(&g->status) != G_DEAD) {
+			t = g;
+			break;
+		}
+	if (t) {
+		rt_or64(&t->sigpending, b);
+		notify(t, wl);
+	}
+	rt_unlock(&rt_sched.allglock);
+	return t != NULL;
+}
+
+static void recompute_waitmask(void)
+{
+	uint64_t m = 0;
+	for (struct rt_g *w = waiters; w; w = w->sigwnext)
+		m |= w->sigwaitset;
+	rt_store(&waitmask, m);
+}
+
+void rt_sig_dispatch(void)
+{
+	uint64_t in = rt_xchg64(&incoming, 0);
+	struct wakelist wl = {0};
+	rt_lock(&siglock);
+	ppending |= in;
+	for (uint64_t left = ppending; left; left &= left - 1) {
+		int sig = __builtin_ctzll(left) + 1;
+		if (route_one(sig, &wl))
+			ppending &= ~BIT(sig);
+	}
+	recompute_waitmask();
+	rt_unlock(&siglock);
+	wl_flush(&wl);
+}
+
+bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
+{
+	if (sig != RT_SIGCANCEL)
+		set_info(sig, si);
+	struct wakelist wl = {0};
+	/* a G in sigwait for it takes it at once */
+	if (g->sigwaitset & BIT(sig)) {
+		rt_lock(&siglock);
+		if ((g->sigwaitset & BIT(sig)) && rt_wake_claim(g, RT_WOKEN)) {
+			for (struct rt_g **pp = &waiters; *pp;
+			     pp = &(*pp)->sigwnext)
+				if (*pp == g) {
+					*pp = g->sigwnext;
+					break;
+				}
+			g->sigwaitgot = sig;
+			g->sigwaitset = 0;
+			recompute_waitmask();
+			wl_add(&wl, g);
+		}
+		rt_unlock(&siglock);
+		if (wl.head) {
+			wl_flush(&wl);
+			return true;
+		}
+	}
+	rt_or64(&g->sigpending, BIT(sig));
+	if (g != rt_getg())
+		notify(g, &wl);
+	wl_flush(&wl);
+	return true;
+}
+
+int rt_sigcheck(void)
+{
+	struct rt_g *g = rt_getg();
+	int r = 0;
+	uint64_t d;
+	while ((d = deliverable(g)) != 0) {
+		int sig = __builtin_ctzll(d) + 1;
+		rt_and64(&g->sigpending, ~BIT(sig));
+		siginfo_t si = infos[sig];
+		si.si_signo = sig;
+		r |= rt_sighooks.deliver(sig, &si);
+	}
+	return r;
+}
+
+uint64_t rt_sigpending(void)
+{
+	rt_lock(&siglock);
+	uint64_t p = ppending | rt_load(&incoming);
+	rt_unlock(&siglock);
+	return p | rt_load(&rt_getg()->sigpending);
+}
+
+void rt_sigmask_set(uint64_t mask)
+{
+	struct rt_g *g = rt_getg();
+	uint64_t unblocked = g->sigmask & ~mask;
+	rt_store(&g->sigmask, mask);
+	/* process-pending signals this G now accepts become its own, so
+	 * they are delivered before pthread_sigmask returns (POSIX) */
+	if (unblocked && (rt_load_relaxed(&ppending) | rt_load(&incoming))) {
+		rt_lock(&siglock);
+		ppending |= rt_xchg64(&incoming, 0);
+		uint64_t take = ppending & unblocked;
+		ppending &= ~take;
+		rt_unlock(&siglock);
+		rt_or64(&g->sigpending, take);
+		if (ppending)
+			kick_sysmon();
+	}
+}
+
+uint64_t rt_sigmask_get(void) { return rt_getg()->sigmask; }
+
+bool rt_intr(bool on)
+{
+	struct rt_g *g = rt_getg();
+	bool old = g->intr;
+	rt_store(&g->intr, on);
+	return old;
+}
+
+static bool unlock_siglock(struct rt_g *g, void *arg)
+{
+	rt_unlock(&siglock);
+	return true;
+}
+
+int rt_sigwait(uint64_t set, int64_t deadline, int *sig, siginfo_t *si)
+{
+	struct rt_g *g = rt_getg();
+	for (;;) {
+		rt_lock(&siglock);
+		ppending |= rt_xchg64(&incoming, 0);
+		uint64_t mine = rt_load(&g->sigpending) & set;
+		uint64_t proc = ppending & set;
+		if (mine || proc) {
+			int s = __builtin_ctzll(mine ? mine : proc) + 1;
+			if (mine)
+				rt_and64(&g->sigpending, ~BIT(s));
+			else
+				ppending &= ~BIT(s);
+			rt_unlock(&siglock);
+			*sig = s;
+			if (si) {
+				*si = infos[s];
+				si->si_signo = s;
+			}
+			return 0;
+		}
+		if (deadline == 0) {
+			rt_unlock(&siglock);
+			return EAGAIN;
+		}
+		g->sigwaitset = set;
+		g->sigwaitgot = 0;
+		g->sigwnext = waiters;
+		waiters = g;
+		rt_store(&waitmask, rt_load(&waitmask) | set);
+		rt_prepare_wait(g);
+		int r = rt_park(unlock_siglock, NULL, WAIT_SIGNAL, deadline);
+		rt_lock(&siglock);
+		int got = g->sigwaitgot;
+		if (!got) { /* timed out or interrupted: leave the list */
+			for (struct rt_g **pp = &waiters; *pp;
+			     pp = &(*pp)->sigwnext)
+				if (*pp == g) {
+					*pp = g->sigwnext;
+					break;
+				}
+			g->sigwaitset = 0;
+			recompute_waitmask();
+		}
+		rt_unlock(&siglock);
+		if (got) {
+			*sig = got;
+			if (si) {
+				*si = infos[got];
+				si->si_signo = got;
+			}
+			return 0;
+		}
+		if (r == RT_TIMEDOUT)
+			return EAGAIN;
+		if (r == RT_INTR)
+			return EINTR;
+	}
+}
+
+void rt_sig_kset_add(uint64_t set)
+{
+	rt_or64(&rt_sig_kset, set);
+	/* the calling M at once; the others at their next G switch */
+	struct rt_g *g = rt_getg();
+	if (g && g->m)
+		rt_apply_kmask(g->m);
+}
+
+uint64_t rt_sig_kmask(void) { return rt_load(&rt_sig_kset); }
+
+void rt_sig_enable(void) { rt_sysmon_running(); }
+
+void rt_sig_fork_child(void)
+{
+	siglock = (rt_mutex){0};
+	waiters = NULL;
+	ppending = 0;
+	incoming = 0;
+	waitmask = 0;
+	rt_sig_note = 0;
+	/* POSIX: the child's pending set is empty */
+	rt_store(&rt_getg()->sigpending, 0);
+}
