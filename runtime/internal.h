@@ -137,6 +137,7 @@ void rt_sig_fork_child(void);
 /* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
 void rt_apply_kmask(struct rt_m *m);
 void rt_ready(struct rt_g *g);
+struct rt_m *rt_m0(void); /* the M of the main OS thread */
 bool rt_sysmon_running(void);
 
 /* ---- signal.c --------------------------------------------------------- */

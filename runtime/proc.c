@@ -61,6 +61,7 @@ struct rt_sched rt_sched;
 struct rt_os rt_os = {.sigaction = sigaction}; /* the shim replaces it */
 
 static struct rt_m m0;
+struct rt_m *rt_m0(void) { return &m0; }
 static struct rt_g g1;
 static bool started;
 

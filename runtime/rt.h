@@ -175,6 +175,12 @@ bool rt_intr(bool on);
 /* Keep the signals of set blocked in the kernel on every M (signalfd:
  * they must stay pending there for the fd to become readable). */
 void rt_sig_kset_add(uint64_t set);
+/* Call a C-library signal handler that works on the OS thread's own
+ * thread descriptor (glibc's SIGSETXID handler, behind setuid() & co.)
+ * with the thread pointer set to the descriptor glibc associates with
+ * this OS thread, then put the running G's back.  Handler context. */
+void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
+			 siginfo_t *si, void *uc);
 /* The kernel mask every M runs with (rt_sig_kset). */
 uint64_t rt_sig_kmask(void);
 /* Make sure signal routing runs (starts sysmon if needed).  G context. */

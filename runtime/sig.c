@@ -388,6 +388,31 @@ void rt_sig_kset_add(uint64_t set)
 
 uint64_t rt_sig_kmask(void) { return rt_load(&rt_sig_kset); }
 
+static void set_fs(void *tp)
+{
+	if (rt_have_fsgsbase)
+		__asm__ volatile("wrfsbase %0" ::"r"(tp) : "memory");
+	else
+		rt_syscall2(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, tp);
+}
+
+void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
+			 siginfo_t *si, void *uc)
+{
+	struct rt_g *g = rt_getg();
+	struct rt_m *m = g ? g->m : NULL;
+	void *cur;
+	__asm__("mov %%fs:0, %0" : "=r"(cur));
+	void *os = !m ? cur : m == rt_m0() ? rt_tls.main_tp : m->native_tp;
+	if (os == cur) {
+		f(sig, si, uc);
+		return;
+	}
+	set_fs(os);
+	f(sig, si, uc);
+	set_fs(cur);
+}
+
 void rt_sig_enable(void) { rt_sysmon_running(); }
 
 void rt_sig_fork_child(void)

@@ -81,9 +81,12 @@ static int check_signals(struct rt_p *p, struct pseen *s, int64_t now)
 
 static void *sysmon(void *arg)
 {
-	/* No program signal handler may run here: there is no G or M. */
+	/* No program signal handler may run here: there is no G or M.
+	 * glibc's own SIGCANCEL/SIGSETXID (32, 33) stay open: setuid() in
+	 * a threaded process waits for every OS thread to answer 33. */
 	uint64_t all = ~0ull & ~((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1)) |
-				 (1ull << (SIGFPE - 1)) | (1ull << (SIGILL - 1)));
+				 (1ull << (SIGFPE - 1)) | (1ull << (SIGILL - 1)) |
+				 (1ull << 31) | (1ull << 32));
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
 	struct pseen *seen = calloc((size_t)rt_sched.nprocs, sizeof *seen);
 	if (!seen)

@@ -32,6 +32,7 @@ static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 	 * (signal.c), or everything blocked for a system thread that asks
 	 * for it itself (sysmon). */
 	int e = real.pthread_create(&t, &a, fn, arg);
+	shim_wrap_setxid(); /* glibc has installed its SIGSETXID handler */
 	real.pthread_attr_destroy(&a);
 	return e;
 }

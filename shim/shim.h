@@ -227,6 +227,7 @@ int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
 /* signal.c: sigset_t <-> the runtime's 64-bit mask. */
 uint64_t shim_sigset_bits(const sigset_t *set);
 void shim_signal_init(void);
+void shim_wrap_setxid(void);
 /* Send sig to g as pthread_kill does; returns 0 or an errno value. */
 int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si);
 /* After an interruptible wait returned EINTR: run the G's pending

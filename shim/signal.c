@@ -697,6 +697,47 @@ void shim_exec_failed(void)
 		set_kmask(rt_sig_kmask());
 }
 
+/* ---- glibc's SIGSETXID ---------------------------------------------------
+ * setuid() & co. in a threaded process: glibc signals every OS thread it
+ * knows with SIGSETXID (33) and waits until each handler has marked that
+ * thread's descriptor done.  The handler finds "its" descriptor through
+ * the thread pointer, which on an M running a G is the G's: it would mark
+ * the wrong one and setuid() would wait forever.  Run it with the OS
+ * thread's own descriptor in place.  glibc installs its handler with the
+ * process's first real pthread_create (our first M), so we wrap it then. */
+static void (*glibc_setxid)(int, siginfo_t *, void *);
+
+static void setxid_tramp(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	rt_sig_on_os_thread(glibc_setxid, sig, si, uc);
+	errno = saved;
+}
+
+/* The kernel's struct sigaction (glibc refuses signal 33 to callers). */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+void shim_wrap_setxid(void)
+{
+	static int done;
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return;
+	struct ksigaction k;
+	if (rt_syscall4(SYS_rt_sigaction, 33, NULL, &k, 8) != 0 ||
+	    !(k.flags & SA_SIGINFO) || k.handler == SIG_DFL ||
+	    k.handler == SIG_IGN)
+		return;
+	glibc_setxid = (void (*)(int, siginfo_t *, void *))k.handler;
+	k.handler = (void *)setxid_tramp;
+	rt_syscall4(SYS_rt_sigaction, 33, &k, NULL, 8);
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
 /* ---- start-up ----------------------------------------------------------- */
 
 /* After rt_init: learn the dispositions we inherited (SIG_IGN survives
@@ -734,5 +775,6 @@ void shim_signal_init(void)
 		if ((inherited & BIT(sig)) && acts[sig].handler != SIG_IGN &&
 		    !(tramp_on & BIT(sig)))
 			install(sig);
+	shim_wrap_setxid();
 	rt_sig_kset_add(0); /* M0 now runs with the common kernel mask */
 }
