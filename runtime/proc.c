@@ -813,6 +813,24 @@ static void allg_del(struct rt_g *g)
 	rt_unlock(&rt_sched.allglock);
 }
 
+struct rt_g *rt_g_main(void)
+{
+	return rt_load(&g1.status) == G_DEAD ? NULL : &g1;
+}
+
+struct rt_g *rt_g_find_goid(uint64_t v, uint64_t mod)
+{
+	struct rt_g *r = NULL;
+	rt_lock(&rt_sched.allglock);
+	for (struct rt_g *g = rt_sched.allg; g; g = g->allnext)
+		if (g->goid % mod == v) {
+			r = g;
+			break;
+		}
+	rt_unlock(&rt_sched.allglock);
+	return r;
+}
+
 bool rt_sysmon_running(void)
 {
 	if (!rt_load(&rt_sched.sysmon_started) &&

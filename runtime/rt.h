@@ -95,6 +95,12 @@ void *rt_tcb_cleanup_buf(void);
  * certainly private to this process).  Lock-free, async-signal-safe. */
 bool rt_addr_is_stack(uintptr_t addr);
 
+/* The main thread's G (G1), or NULL once it has ended. */
+struct rt_g *rt_g_main(void);
+/* The first live G whose goid % mod == v, or NULL (walks every live G:
+ * slow). */
+struct rt_g *rt_g_find_goid(uint64_t v, uint64_t mod);
+
 /* Count of program threads that have not ended. */
 int64_t rt_nlive(void);
 

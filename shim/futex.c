@@ -132,6 +132,22 @@ EXPORT long syscall(long n, ...)
 	va_end(ap);
 	if (n == SYS_futex && rt_started() && !shim_on_g0())
 		return futex(a1, a2, a3, a4, a5, a6);
+	if (n == SYS_gettid && rt_started())
+		return gettid();
+	if ((n == SYS_tgkill || n == SYS_tkill) && rt_started() &&
+	    !shim_on_g0()) {
+		/* a thread id gettid() gave out: signal that thread */
+		long tid = n == SYS_tgkill ? a2 : a1, sig = n == SYS_tgkill ? a3 : a2;
+		struct rt_g *g = shim_g_from_tid((pid_t)tid);
+		if (g && (n == SYS_tkill || a1 == shim_pid)) {
+			int e = shim_kill_g(g, (int)sig, NULL);
+			if (e) {
+				errno = e;
+				return -1;
+			}
+			return 0;
+		}
+	}
 	/* Any other system call made through syscall() may block (a raw
 	 * read, wait4, ...): let sysmon hand the P off if it does.  The fast
 	 * path costs two atomics. */

@@ -249,6 +249,10 @@ void shim_exec_failed(void);
 		r_;                                                            \
 	})
 
+/* thread.c: the G behind a thread id that gettid() gave out, or NULL. */
+struct rt_g *shim_g_from_tid(pid_t tid);
+pid_t shim_tid_base(void);
+
 /* cancel.c: act on a pending cancellation request if enabled (a
  * cancellation point); never returns then. */
 void shim_testcancel(void);

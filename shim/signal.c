@@ -776,5 +776,6 @@ void shim_signal_init(void)
 		    !(tramp_on & BIT(sig)))
 			install(sig);
 	shim_wrap_setxid();
+	shim_tid_base(); /* gettid's id base, read before any handler runs */
 	rt_sig_kset_add(0); /* M0 now runs with the common kernel mask */
 }

@@ -169,6 +169,61 @@ EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
 	unwind_from(buf->__pad[0]);
 }
 
+/* ---- gettid --------------------------------------------------------------
+ * A thread id must stay the same for the thread's life (programs log it
+ * and compare it), but a G runs on whatever OS thread is free.  gettid()
+ * therefore gives a per-G id: the main thread's is the process id (as
+ * natively: programs test gettid() == getpid()), the others' are numbers
+ * above the kernel's pid_max, so they never name a real task.
+ * syscall(SYS_tgkill/SYS_tkill) with such an id signals that thread
+ * (futex.c); /proc/self/task/<id> does not exist for them. */
+static pid_t tid_base;
+
+pid_t shim_tid_base(void);
+static pid_t base(void) { return shim_tid_base(); }
+
+/* Read once at start-up (gettid must be async-signal-safe). */
+pid_t shim_tid_base(void)
+{
+	pid_t b = __atomic_load_n(&tid_base, __ATOMIC_RELAXED);
+	if (b)
+		return b;
+	long max = 4194304; /* the 64-bit default */
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 4194304;
+		fclose(f);
+	}
+	__atomic_store_n(&tid_base, (pid_t)max, __ATOMIC_RELAXED);
+	return (pid_t)max;
+}
+
+static pid_t g_tid(struct rt_g *g)
+{
+	if (g->ismain)
+		return shim_pid;
+	return base() + (pid_t)(g->goid % (uint64_t)(0x7fffffff - base()));
+}
+
+EXPORT pid_t gettid(void)
+{
+	shim_check();
+	if (shim_on_g0())
+		return (pid_t)rt_syscall0(SYS_gettid);
+	return g_tid(rt_getg());
+}
+
+struct rt_g *shim_g_from_tid(pid_t tid)
+{
+	if (tid == shim_pid)
+		return rt_g_main();
+	if (tid <= base())
+		return NULL;
+	return rt_g_find_goid((uint64_t)(tid - base()),
+			      (uint64_t)(0x7fffffff - base()));
+}
+
 /* ---- join / detach ----------------------------------------------------- */
 
 static int join(pthread_t t, void **ret, int64_t deadline)
