@@ -187,6 +187,12 @@ void rt_sig_kset_add(uint64_t set);
  * this OS thread, then put the running G's back.  Handler context. */
 void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
 			 siginfo_t *si, void *uc);
+/* Call f(a, b, c) with the thread pointer set to the descriptor glibc
+ * associates with this OS thread (setuid() & co.: glibc signals every
+ * thread it knows except "self", so self must be this OS thread's), and
+ * return its result; *err gets the errno it left.  f must not park. */
+long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
+			  int *err);
 /* The kernel mask every M runs with (rt_sig_kset). */
 uint64_t rt_sig_kmask(void);
 /* Make sure signal routing runs (starts sysmon if needed).  G context. */

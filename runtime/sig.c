@@ -396,6 +396,28 @@ static void set_fs(void *tp)
 		rt_syscall2(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, tp);
 }
 
+static __attribute__((noinline)) int errno_here(void) { return errno; }
+
+long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
+			  int *err)
+{
+	struct rt_g *g = rt_getg();
+	struct rt_m *m = g ? g->m : NULL;
+	void *cur;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(cur));
+	void *os = !m ? cur : m == rt_m0() ? rt_tls.main_tp : m->native_tp;
+	if (os == cur) {
+		long r = f(a, b, c);
+		*err = errno_here();
+		return r;
+	}
+	set_fs(os);
+	long r = f(a, b, c);
+	*err = errno_here(); /* the OS thread's errno */
+	set_fs(cur);
+	return r;
+}
+
 void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
 			 siginfo_t *si, void *uc)
 {
