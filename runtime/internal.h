@@ -113,6 +113,10 @@ void rt_netpoll_fork_child(void);
 extern int64_t rt_preempt_ns; /* 0: off */
 void rt_preempt_init(void);
 void rt_preempt_p(struct rt_p *p);
+/* Wake-up preemption: create m's kernel timer (on m's OS thread), and
+ * arm it for deadline `when` (monotonic ns) unless it fires earlier. */
+void rt_preempt_minit(struct rt_m *m);
+void rt_preempt_arm(struct rt_m *m, int64_t when);
 void rt_gopreempt(void); /* proc.c: yield to the global queue via g0 */
 
 /* ---- sysmon.c --------------------------------------------------------- */

@@ -36,6 +36,7 @@
 #include <link.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -102,9 +103,24 @@ static bool safe_pc(uintptr_t pc)
 	return true;
 }
 
+static char wake_marker; /* si_value of the wake-up timers' signals */
+
 static void urg_handler(int sig, siginfo_t *si, void *ucv)
 {
-	if (!rt_sig_is_kick(si)) { /* the program's SIGURG (kill, OOB data) */
+	if (si->si_code == SI_TIMER && si->si_value.sival_ptr == &wake_marker) {
+		/* a wake-up timer: preempt if a timer of this P is due */
+		struct rt_g *g = rt_getg();
+		struct rt_m *m = g ? g->m : NULL;
+		if (!m)
+			return;
+		m->ptimer_when = 0;
+		struct rt_p *p = m->p;
+		int64_t w = p ? rt_load(&p->timer0when) : 0;
+		if (g->isg0 || !w || w > rt_nanotime() || !rt_preempt_ns)
+			return;
+		rt_store(&g->preempt, true);
+		rt_xadd(&rt_sched.nwakepreempt, 1);
+	} else if (!rt_sig_is_kick(si)) { /* the program's SIGURG */
 		if (rt_sighooks.foreign)
 			rt_sighooks.foreign(sig, si, ucv);
 		return;
@@ -184,6 +200,47 @@ void rt_preempt_p(struct rt_p *p)
 		return;
 	rt_store(&g->preempt, true);
 	rt_sig_kick_m(m);
+}
+
+/* The kernel's struct sigevent for SIGEV_THREAD_ID. */
+struct ksigevent {
+	union sigval value;
+	int signo;
+	int notify;
+	int tid;
+	int pad[11];
+};
+
+void rt_preempt_minit(struct rt_m *m)
+{
+	m->ptimer = -1;
+	m->ptimer_when = 0;
+	if (!rt_preempt_ns)
+		return;
+	struct ksigevent ev;
+	memset(&ev, 0, sizeof ev);
+	ev.value.sival_ptr = &wake_marker;
+	ev.signo = SIGURG;
+	ev.notify = 4; /* SIGEV_THREAD_ID */
+	ev.tid = (int)rt_syscall0(SYS_gettid);
+	int id;
+	if (rt_syscall3(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id) == 0)
+		m->ptimer = id;
+}
+
+void rt_preempt_arm(struct rt_m *m, int64_t when)
+{
+	if (m->ptimer < 0)
+		return;
+	if (m->ptimer_when && m->ptimer_when <= when &&
+	    m->ptimer_when > rt_nanotime())
+		return; /* fires earlier anyway */
+	/* a little past the deadline: the timer must be due by then */
+	int64_t at = when + 50000;
+	struct itimerspec its = {{0, 0}, {at / 1000000000, at % 1000000000}};
+	if (rt_syscall4(SYS_timer_settime, m->ptimer, TIMER_ABSTIME, &its,
+			NULL) == 0)
+		m->ptimer_when = at;
 }
 
 bool rt_pc_in_greenrun(uintptr_t pc)

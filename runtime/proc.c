@@ -166,6 +166,7 @@ static void *mstart(void *arg)
 			rt_throw(e);
 	}
 	rt_signal_minit(m);
+	rt_preempt_minit(m);
 	g0main(m);
 }
 
@@ -1075,6 +1076,7 @@ void rt_after_fork_child(void)
 	rt_sched.allg = g;
 	g->allnext = g->allprev = NULL;
 	rt_sig_fork_child();
+	rt_preempt_minit(m); /* POSIX timers are not inherited */
 	m->alllink = NULL;
 	rt_sched.allm = m;
 	m->spinning = false;
@@ -1242,6 +1244,7 @@ const char *rt_init(void)
 	rt_signal_init();
 	rt_signal_minit(&m0);
 	rt_preempt_init();
+	rt_preempt_minit(&m0);
 	started = true;
 	return NULL;
 }

@@ -90,7 +90,17 @@ void rt_timer_add(struct rt_p *p, struct rt_timer *t)
 	rt_store(&t->p, p);
 	siftup(p, t->idx);
 	update0(p);
+	bool first = p->timers[0] == t;
 	rt_unlock(&p->timerlock);
+
+	/* The new earliest deadline of this M's own P, while other Gs are
+	 * queued to run meanwhile: one of them may still be computing when
+	 * it falls due.  Ask for a wake-up preemption then (preempt.c). */
+	if (first && !rt_runqempty(p)) {
+		struct rt_g *g = rt_getg();
+		if (g && g->m && g->m->p == p)
+			rt_preempt_arm(g->m, t->when);
+	}
 
 	/* Wake the netpoller if it sleeps past this deadline.  Pairs with
 	 * findrunnable: polling is set before polluntil is computed. */

@@ -221,6 +221,11 @@ struct rt_m {
 	char *altstack;          /* sigaltstack for this M */
 	uint64_t sigmask;        /* kernel signal mask of this OS thread;
 				    owner M only */
+	/* Wake-up preemption (preempt.c): a kernel POSIX timer that sends
+	 * this OS thread our marked SIGURG when the earliest timer of its P
+	 * falls due while a G runs.  Owner M only. */
+	int ptimer;              /* kernel timer id, -1: none */
+	int64_t ptimer_when;     /* armed deadline (ns), 0: disarmed */
 };
 
 struct rt_sched {
@@ -246,6 +251,8 @@ struct rt_sched {
 	uint32_t sysmon_started; /* atomic */
 	int64_t nhandoff;        /* atomic statistics: Ps retaken by sysmon */
 	int64_t npreempt;        /* atomic statistics: async preemptions */
+	int64_t nwakepreempt;    /* atomic statistics: of which asked for by
+				    a due timer (wake-up preemption) */
 	int64_t ngcreated;       /* atomic statistics */
 	rt_mutex allglock;       /* guards allg and the G allnext/allprev */
 	struct rt_g *allg;       /* live program Gs, G1 first (signal targets,
