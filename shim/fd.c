@@ -429,6 +429,10 @@ EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	shim_check();
 	int r = real.signalfd(fd, mask, flags);
+	/* The signals it reads must stay pending in the kernel: every OS
+	 * thread blocks them from now on (signal.c, runtime/sig.c). */
+	if (r >= 0)
+		rt_sig_kset_add(shim_sigset_bits(mask));
 	return fd == -1 ? created(r, FDK_NOWAIT) : r;
 }
 

@@ -191,6 +191,16 @@ static void tramp(int sig, siginfo_t *si, void *ucv)
 	struct rt_g *g = rt_getg();
 	ucontext_t *uc = ucv;
 	uint64_t b = BIT(sig);
+	if (rt_sig_kmask() & b) {
+		/* a signalfd reads it: this OS thread has not blocked it
+		 * yet.  Block it here and queue it again for the process,
+		 * where it stays pending for the signalfd. */
+		set_kmask(rt_sig_kmask());
+		uc->uc_sigmask.__val[0] |= rt_sig_kmask(); /* after return too */
+		rt_syscall3(SYS_rt_sigqueueinfo, shim_pid, sig, si);
+		errno = saved;
+		return;
+	}
 	bool sync = (SYNC_SIGS & b) && si->si_code > 0;
 	if (g && !g->isg0) {
 		bool mine = !(g->sigmask & b);
