@@ -315,8 +315,11 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		} else if (n.handler != SIG_DFL ||
 			   (tramp_on & BIT(sig))) {
 			install(sig);
-		} else if (sig == SIGCHLD) {
-			struct sigaction d = *act; /* SA_NOCLDWAIT & co. */
+		} else if (sig != SIGURG && sig != SIGSEGV && sig != SIGBUS) {
+			/* default, and nobody needs the trampoline: the
+			 * kernel's default (from SIG_IGN too; SIGCHLD's
+			 * SA_NOCLDWAIT & co. pass through) */
+			struct sigaction d = *act;
 			real.sigaction(sig, &d, NULL);
 		}
 	}

@@ -11,7 +11,8 @@
  *  - a SIGSEGV handler that siglongjmps out gets the mask back;
  *  - SIGCHLD from a child process runs the handler;
  *  - sigaction reports the old action; EINVAL for SIGKILL, 0 or NSIG;
- *    pthread_kill(t, 0) is 0; SIG_IGN discards. */
+ *    pthread_kill(t, 0) is 0; SIG_IGN discards; SIG_DFL after SIG_IGN
+ *    is the default action again. */
 // greenrun-test: env=GREENRUN_PROCS=1
 // greenrun-test: env=GREENRUN_PROCS=2
 #define TEST_NAME "sig_misc"
@@ -208,6 +209,18 @@ int main(void)
 	pthread_kill(pthread_self(), SIGUSR1);
 	if (atomic_load(&hits[SIGUSR1]) != 2)
 		die("SIG_IGN: handler ran");
+	/* SIG_IGN, then back to SIG_DFL: the default action applies again
+	 * (a child that raises SIGUSR2 dies of it) */
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGUSR2, SIG_DFL);
+	pid_t k = fork();
+	if (k == 0) {
+		raise(SIGUSR2);
+		_exit(0);
+	}
+	if (waitpid(k, &st, 0) != k || !WIFSIGNALED(st) ||
+	    WTERMSIG(st) != SIGUSR2)
+		die("SIG_IGN then SIG_DFL: child status %#x", st);
 	printf("sig_misc ok\n");
 	return 0;
 }
