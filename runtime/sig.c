@@ -211,14 +211,18 @@ static void recompute_waitmask(void)
 
 void rt_sig_dispatch(void)
 {
+	if (!rt_load(&incoming))
+		return;
 	uint64_t in = rt_xchg64(&incoming, 0);
 	struct wakelist wl = {0};
 	rt_lock(&siglock);
-	ppending |= in;
-	for (uint64_t left = ppending; left; left &= left - 1) {
+	/* Only new arrivals are routed: a signal every G blocked stays
+	 * process-pending until a G unblocks it (rt_sigmask_set) or waits
+	 * for it (rt_sigwait), which take it themselves; no rescans. */
+	for (uint64_t left = in; left; left &= left - 1) {
 		int sig = __builtin_ctzll(left) + 1;
-		if (route_one(sig, &wl))
-			ppending &= ~BIT(sig);
+		if (!route_one(sig, &wl))
+			ppending |= BIT(sig);
 	}
 	recompute_waitmask();
 	rt_unlock(&siglock);
@@ -252,8 +256,12 @@ bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
 		}
 	}
 	rt_or64(&g->sigpending, BIT(sig));
-	if (g != rt_getg())
+	if (g != rt_getg()) {
 		notify(g, &wl);
+		if (!wl.head)
+			kick_sysmon(); /* running or runnable: sysmon kicks it
+					  once it runs program code */
+	}
 	wl_flush(&wl);
 	return true;
 }
