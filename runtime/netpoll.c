@@ -475,7 +475,7 @@ static int g0_wait(const struct rt_pollreq *r, int n, int64_t deadline)
 int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
 		    int64_t deadline)
 {
-	if (rt_getg()->isg0) {
+	if (rt_cannot_park()) {
 		struct rt_pollreq one = {.fd = fd, .modes = modes};
 		return g0_wait(&one, 1, deadline);
 	}
@@ -492,7 +492,7 @@ int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
 
 int rt_netpoll_wait_many(struct rt_pollreq *r, int n, int64_t deadline)
 {
-	if (rt_getg()->isg0)
+	if (rt_cannot_park())
 		return g0_wait(r, n, deadline);
 	struct pollnode stack[64], *nodes = stack;
 	if (2 * n > 64) {

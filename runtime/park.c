@@ -79,6 +79,17 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 			 uint32_t bits)
 {
 	struct rt_g *g = rt_getg();
+	if (rt_cannot_park()) {
+		/* No G to park (a handler on the signal stack): poll the word,
+		 * blocking the OS thread; green wakes do not reach us, so
+		 * return as a (permitted) spurious wake-up once it changed. */
+		while (rt_load(addr) == val) {
+			if (deadline >= 0 && rt_nanotime() >= deadline)
+				return ETIMEDOUT;
+			rt_futex_wait_os(addr, val, 100000);
+		}
+		return 0;
+	}
 	struct bucket *b = bucket_of(addr);
 	rt_lock(&b->lock);
 	rt_xadd(&b->nwait, 1u); /* before reading *addr: see header */

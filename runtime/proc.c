@@ -695,6 +695,14 @@ int rt_sleep_until(int64_t deadline)
 {
 	if (deadline <= rt_nanotime())
 		return 0;
+	if (rt_cannot_park()) { /* block the OS thread */
+		int64_t d = deadline - rt_nanotime();
+		if (d > 0) {
+			struct timespec ts = {d / 1000000000, d % 1000000000};
+			rt_syscall2(SYS_nanosleep, &ts, NULL);
+		}
+		return 0;
+	}
 	struct rt_g *g = rt_getg();
 	rt_prepare_wait(g);
 	return rt_park(NULL, NULL, WAIT_SLEEP, deadline) == RT_INTR ? EINTR
@@ -707,7 +715,11 @@ static void gosched_m(struct rt_g *g, void *arg)
 	rt_runqput(g->m->p, g, false);
 }
 
-void rt_yield(void) { mcall(gosched_m, NULL); }
+void rt_yield(void)
+{
+	if (!rt_cannot_park())
+		mcall(gosched_m, NULL);
+}
 
 /* A preempted G goes to the global queue, through g0 (so findrunnable
  * runs: timers, fairness), as Go's gopreempt_m. */
@@ -725,7 +737,7 @@ void rt_gopreempt(void) { mcall(gopreempt_m, NULL); }
 
 void rt_entersyscall(void)
 {
-	if (rt_getg()->isg0) /* a signal handler interrupted the scheduler */
+	if (rt_cannot_park()) /* g0, or a handler on the signal stack */
 		return;
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->p;
@@ -754,7 +766,7 @@ static void exitsyscall0(struct rt_g *g, void *arg)
 
 void rt_exitsyscall(void)
 {
-	if (rt_getg()->isg0)
+	if (rt_cannot_park())
 		return;
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->oldp;
@@ -934,6 +946,15 @@ int rt_join(struct rt_g *t, int64_t deadline, void **retval)
 		if (deadline == 0) {
 			rt_unlock(&t->joinlock);
 			return EBUSY;
+		}
+		if (rt_cannot_park()) { /* poll, blocking the OS thread */
+			rt_unlock(&t->joinlock);
+			if (deadline > 0 && rt_nanotime() >= deadline)
+				return ETIMEDOUT;
+			struct timespec ts = {0, 100000};
+			rt_syscall2(SYS_nanosleep, &ts, NULL);
+			rt_lock(&t->joinlock);
+			continue;
 		}
 		t->joiner = me;
 		rt_prepare_wait(me);

@@ -46,6 +46,19 @@ static inline struct rt_g *rt_getg(void)
 	return rt_curg_tls;
 }
 
+/* True when the caller cannot park: it runs on a scheduler context (g0),
+ * or off its G's stack (a program's SIGSEGV handler on the signal stack,
+ * a coroutine stack of the program's own).  Blocking calls then block the
+ * OS thread instead (the G keeps its M).  Async-signal-safe. */
+static inline bool rt_cannot_park(void)
+{
+	struct rt_g *g = rt_getg();
+	if (!g || g->isg0)
+		return true;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	return sp < g->stk.lo || sp >= g->stk.hi;
+}
+
 /* In the child of fork(): rebuild the runtime around the calling thread,
  * the only one that exists there.  Called from the atfork child handler. */
 void rt_after_fork_child(void);

@@ -37,7 +37,7 @@ static bool due(struct shim_thread *st)
 
 void shim_testcancel(void)
 {
-	if (shim_on_g0())
+	if (shim_no_g())
 		return;
 	struct shim_thread *st = shim_self();
 	if (__builtin_expect(due(st), 0))

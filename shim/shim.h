@@ -102,12 +102,18 @@ static inline void shim_check(void)
 		shim_init();
 }
 
-/* True when the caller runs on a scheduler context (g0): a signal handler
- * that interrupted the runtime on an idle M.  Blocking calls must then go
- * straight to the C library (they cannot park: there is no G to park).
- * Until the signals issue delivers handlers on Gs, this keeps handlers
- * that call waitpid/read/nanosleep working. */
+/* True when the caller cannot park (rt_cannot_park): on a scheduler
+ * context (g0), or off the G's stack (a program's fault handler running
+ * on the signal stack).  Blocking calls then go straight to the C library
+ * and block the OS thread. */
 static inline bool shim_on_g0(void)
+{
+	return rt_cannot_park();
+}
+
+/* True only on a scheduler context: no G at all (signal masks, pending
+ * sets and handler bookkeeping belong to the G even off its stack). */
+static inline bool shim_no_g(void)
 {
 	struct rt_g *g = rt_getg();
 	return !g || g->isg0;

@@ -391,7 +391,7 @@ EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	shim_check();
 	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 		return EINVAL;
-	if (shim_on_g0()) /* a fault handler on a scheduler context */
+	if (shim_no_g()) /* a fault handler on a scheduler context */
 		return real.pthread_sigmask(how, set, old);
 	uint64_t cur = rt_sigmask_get();
 	uint64_t s = set ? shim_sigset_bits(set) : 0;
@@ -422,7 +422,7 @@ EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 EXPORT int sigpending(sigset_t *set)
 {
 	shim_check();
-	if (shim_on_g0())
+	if (shim_no_g())
 		return real.sigpending(set);
 	bits_to_set(rt_sigpending() & rt_sigmask_get(), set);
 	return 0;
@@ -454,7 +454,7 @@ EXPORT int pthread_kill(pthread_t t, int sig)
 	struct rt_g *g = shim_g(t);
 	if (!g)
 		return ESRCH;
-	if (shim_on_g0())
+	if (shim_no_g())
 		return real.pthread_kill(t, sig);
 	return shim_kill_g(g, sig, NULL);
 }
@@ -646,7 +646,7 @@ static uintptr_t demangle(uintptr_t v)
  * pointer: give back the mask the first of them interrupted. */
 static void leave_handlers(struct __jmp_buf_tag *env)
 {
-	if (shim_on_g0())
+	if (shim_no_g())
 		return;
 	struct shim_thread *st = shim_self();
 	if (st->hdepth == 0)
@@ -700,13 +700,13 @@ EXPORT void __longjmp_chk(jmp_buf env, int val)
 
 void shim_before_exec(void)
 {
-	if (!shim_on_g0())
+	if (!shim_no_g())
 		set_kmask(rt_sigmask_get());
 }
 
 void shim_exec_failed(void)
 {
-	if (!shim_on_g0())
+	if (!shim_no_g())
 		set_kmask(rt_sig_kmask());
 }
 

@@ -209,7 +209,7 @@ static pid_t g_tid(struct rt_g *g)
 EXPORT pid_t gettid(void)
 {
 	shim_check();
-	if (shim_on_g0())
+	if (shim_no_g())
 		return (pid_t)rt_syscall0(SYS_gettid);
 	return g_tid(rt_getg());
 }
