@@ -25,7 +25,7 @@ CFLAGS_COMMON := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
 LIB_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fexceptions -Iruntime -Ishim
 LIB_LDFLAGS := -shared -Wl,--version-script=$(BUILD)/exports.map -Wl,-z,now \
-	-Wl,-z,noexecstack -ldl -lgcc_s
+	-Wl,-z,noexecstack -ldl -lgcc_s -lunwind
 
 RT_SRCS   := $(wildcard runtime/*.c)
 RT_ASM    := $(wildcard runtime/arch/x86_64/*.S)
@@ -74,7 +74,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Unit tests link runtime/ statically through its internals (never the shim).
 $(BUILD)/unit-tests: $(UNIT_SRCS) $(RT_OBJS) $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -ftls-model=initial-exec -Iruntime $(CHECK_CFLAGS) \
-		$(UNIT_SRCS) $(RT_OBJS) -o $@ $(CHECK_LIBS) -ldl -lpthread
+		$(UNIT_SRCS) $(RT_OBJS) -o $@ $(CHECK_LIBS) -ldl -lpthread -lunwind
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

@@ -101,7 +101,8 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 		b->head = g;
 	b->tail = g;
 	rt_prepare_wait(g);
-	int r = rt_park(unlock_bucket, b, WAIT_FUTEX, deadline);
+	int r = rt_park(unlock_bucket, b, g->waithint ? g->waithint : WAIT_FUTEX,
+			deadline);
 	if (r == RT_TIMEDOUT) {
 		rt_lock(&b->lock);
 		if (dequeue(b, g))
@@ -110,6 +111,16 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 		return ETIMEDOUT;
 	}
 	return 0;
+}
+
+int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
+		      enum rt_waitreason why)
+{
+	struct rt_g *g = rt_getg();
+	g->waithint = (uint8_t)why;
+	int r = rt_futex_wait_bitset(addr, val, deadline, ~0u);
+	g->waithint = WAIT_NONE;
+	return r;
 }
 
 int rt_futex_wake(uint32_t *addr, int n)

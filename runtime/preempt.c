@@ -23,6 +23,9 @@
  * interrupts is restarted, never failed with EINTR; the scheduler keeps
  * SIGURG unblocked on every M.  A program that installs its own SIGURG
  * handler replaces ours: it then gets no preemption, nothing breaks.
+ * The same handler takes `greenrun dump PID` requests: a SIGURG sent with
+ * sigqueue() (si_code SI_QUEUE) carrying RT_DUMP_MAGIC, which our own
+ * tgkill never does (dump.c).
  *
  * Rejected: preemption only at function calls or back-edges (needs
  * compiler cooperation: we run unmodified binaries); a plain yield in the
@@ -38,6 +41,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -90,6 +94,13 @@ static bool safe_pc(uintptr_t pc)
 static void urg_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
+	/* `greenrun dump PID`: sigqueue() with our magic (dump.c) */
+	if (si->si_code == SI_QUEUE && si->si_value.sival_int == RT_DUMP_MAGIC) {
+		rt_dump_request(si->si_pid, DUMP_REQUEST);
+		if (!rt_load(&rt_sched.sysmon_started)) /* no thread yet */
+			rt_dump_serve();
+		return;
+	}
 	struct rt_g *g = rt_getg();
 	if (!g || g->isg0 || !rt_load(&g->preempt))
 		return;
@@ -115,16 +126,17 @@ void rt_preempt_entry(void) { rt_gopreempt(); }
 void rt_preempt_init(void)
 {
 	rt_preempt_ns = rt_env_int("GREENRUN_PREEMPT_MS", 10, 0, 100000) * 1000000;
-	if (!rt_preempt_ns)
-		return;
 	unsigned a, b, c, d;
-	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 26)) &&
+	/* the handler also serves dump requests: installed even when
+	 * preemption is off (then nothing is ever marked g->preempt) */
+	if (rt_preempt_ns && __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 26)) &&
 	    (c & (1u << 27)) && __get_cpuid_count(0xd, 0, &a, &b, &c, &d) &&
 	    b >= 512) {
 		rt_have_xsave = 1;
 		rt_xsave_size = b + 64;
 	}
-	dl_iterate_phdr(text_cb, (void *)(uintptr_t)rt_preempt_init);
+	if (rt_preempt_ns)
+		dl_iterate_phdr(text_cb, (void *)(uintptr_t)rt_preempt_init);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = urg_handler;

@@ -154,6 +154,10 @@ int rt_futex_wake(uint32_t *addr, int n);
 int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 			 uint32_t bits);
 int rt_futex_wake_bitset(uint32_t *addr, int n, uint32_t bits);
+/* rt_futex_wait saying what the wait is for (WAIT_MUTEX, WAIT_COND, ...):
+ * thread dumps show it and the deadlock check relies on it. */
+int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
+		      enum rt_waitreason why);
 
 /* Number of Ps (GREENRUN_PROCS); immutable after rt_init. */
 static inline int rt_nprocs(void) { return rt_sched.nprocs; }

@@ -18,12 +18,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "diag.h"
 #include "internal.h"
 
 #define ALTSTACK_BYTES (64 * 1024)
 
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
+	rt_dump_fault(); /* a dump reading a stack that changed: back to it */
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	bool in_guard = false;
 	struct rt_g *g = rt_stack_find(addr, &in_guard);

@@ -102,7 +102,7 @@ static int sem_wait_common(sem_t *sem, int64_t deadline)
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;
 		if (shim_wait_word(value_word(s), 0, deadline,
-				   s->private != 0) != ETIMEDOUT)
+				   s->private != 0, WAIT_SEM) != ETIMEDOUT)
 			continue;
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;

@@ -1,0 +1,369 @@
+/*
+ * trace.c - GREENRUN_TRACE=FILE: a scheduler event trace in the Chrome
+ * trace-event JSON format (the "JSON Array Format" of the Trace Event
+ * Format document), which Perfetto (ui.perfetto.dev), chrome://tracing and
+ * `greenrun trace FILE --html OUT.html` open.  As Go's runtime/trace
+ * (trace.go) in spirit: per-M buffers, no locks on the event path.
+ *
+ * Lanes ("tid" in the JSON, all in "pid" 1):
+ *   0 .. nprocs-1   P0, P1, ...: one span ("ph":"X", cat "run") per stretch
+ *                   a G ran on that P, named "G<id> <name>", with
+ *                   args {g, m, end, reason}: end is block / yield /
+ *                   preempt / exit, reason the wait reason of a block.
+ *   1000 + M id     M0, M1, ...: system calls (cat "syscall", spans) and
+ *                   blocking netpoll waits (cat "netpoll", args {ready}).
+ *   999             sysmon: syscall handoffs (instant "handoff", args {p}).
+ * Instant events ("ph":"i", cat "sched") on the lane of the P (or M when
+ * it has none) where they happened: "create" {g, parent}, "unblock"
+ * {g, by} (by: waker's id, 0 for the runtime: timers, netpoll),
+ * "stackgc" {bytes} (a stack slot's memory returned to the kernel).
+ * ts and dur are microseconds (3 decimals) since the trace started.
+ *
+ * Cost.  Off: every hook is `if (rt_trace_on)` on a byte that never
+ * changes after start-up.  On: an event is ~48 bytes appended to the
+ * M's own buffer (owner M only, no atomics) plus one clock read; a full
+ * buffer (4096 events) is formatted and written by its M under
+ * trace_lock.  An event from a signal handler that interrupted the same
+ * M's append is dropped (busy flag).
+ *
+ * End.  rt_trace_finish (exit, fatal error, deadlock abort) flushes every
+ * buffer under its lock and closes the array with "]".  A process killed
+ * outright leaves the array open, which the format allows.  The file's
+ * fd is moved high (as the netpoller's) so the program's fd numbers do
+ * not change; a program that closes every fd also closes the trace.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "atomic.h"
+#include "diag.h"
+#include "internal.h"
+#include "sys.h"
+
+#define TRACE_BUF 4096
+
+uint8_t rt_trace_on;
+
+struct trev {
+	int64_t ts, dur;
+	uint64_t g, arg;
+	int32_t lane, m;
+	uint32_t type;
+	char name[16];
+};
+
+struct rt_tracebuf {
+	rt_mutex lock;     /* flush: owner vs rt_trace_finish */
+	uint32_t busy;     /* owner M: inside rt_trace (signal reentry) */
+	uint32_t n;        /* events in ev; owner writes (release) */
+	struct trev ev[TRACE_BUF];
+};
+
+static int trace_fd = -1;
+static rt_mutex trace_lock;       /* guards writes to trace_fd, finished */
+static bool finished;             /* under trace_lock (read racily) */
+static int64_t trace_t0;
+static struct rt_tracebuf *sysmon_tb;
+
+static void wr(const char *b, size_t n)
+{
+	while (n > 0) {
+		long r = rt_syscall3(SYS_write, trace_fd, b, n);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		b += r;
+		n -= (size_t)r;
+	}
+}
+
+/* "12.345" microseconds from ns */
+static int fmt_us(char *b, size_t n, int64_t ns)
+{
+	if (ns < 0)
+		ns = 0;
+	long f = (long)(ns % 1000);
+	return rt_snprintf(b, n, "%ld.%ld%ld%ld", (long)(ns / 1000), f / 100,
+			   f / 10 % 10, f % 10);
+}
+
+/* JSON-safe copy of a thread name (printable ASCII, no quote/backslash). */
+static void safe_name(char *d, const char *s)
+{
+	int i = 0;
+	for (; s[i] && i < 15; i++) {
+		char c = s[i];
+		d[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' ||
+			c == '>' || c == '&') ? '_' : c;
+	}
+	d[i] = 0;
+}
+
+static const char *endname(uint32_t t)
+{
+	switch (t) {
+	case TR_BLOCK: return "block";
+	case TR_YIELD: return "yield";
+	case TR_PREEMPT: return "preempt";
+	default: return "exit";
+	}
+}
+
+static int fmt_ev(char *b, size_t n, const struct trev *e)
+{
+	char ts[32], dur[32];
+	fmt_us(ts, sizeof ts, e->ts - trace_t0);
+	fmt_us(dur, sizeof dur, e->dur);
+	switch (e->type) {
+	case TR_BLOCK: case TR_YIELD: case TR_PREEMPT: case TR_END:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"X\",\"cat\":\"run\",\"name\":\"G%lu %s\","
+			"\"ts\":%s,\"dur\":%s,\"pid\":1,\"tid\":%d,\"args\":{"
+			"\"g\":%lu,\"m\":%d,\"end\":\"%s\",\"reason\":\"%s\"}}",
+			(unsigned long)e->g, e->name, ts, dur, e->lane,
+			(unsigned long)e->g, e->m, endname(e->type),
+			e->type == TR_BLOCK ? rt_waitreason_name((int)e->arg) : "");
+	case TR_SYSRET:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"X\",\"cat\":\"syscall\",\"name\":\"syscall\","
+			"\"ts\":%s,\"dur\":%s,\"pid\":1,\"tid\":%d,\"args\":{"
+			"\"g\":%lu}}", ts, dur, 1000 + e->m, (unsigned long)e->g);
+	case TR_POLL:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"X\",\"cat\":\"netpoll\",\"name\":\"netpoll\","
+			"\"ts\":%s,\"dur\":%s,\"pid\":1,\"tid\":%d,\"args\":{"
+			"\"ready\":%lu}}", ts, dur, 1000 + e->m,
+			(unsigned long)e->arg);
+	case TR_HANDOFF:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\","
+			"\"name\":\"handoff\",\"ts\":%s,\"pid\":1,\"tid\":999,"
+			"\"args\":{\"p\":%lu}}", ts, (unsigned long)e->arg);
+	case TR_CREATE:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\","
+			"\"name\":\"create\",\"ts\":%s,\"pid\":1,\"tid\":%d,"
+			"\"args\":{\"g\":%lu,\"parent\":%lu}}", ts, e->lane,
+			(unsigned long)e->g, (unsigned long)e->arg);
+	case TR_UNBLOCK:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\","
+			"\"name\":\"unblock\",\"ts\":%s,\"pid\":1,\"tid\":%d,"
+			"\"args\":{\"g\":%lu,\"by\":%lu}}", ts, e->lane,
+			(unsigned long)e->g, (unsigned long)e->arg);
+	case TR_STACKGC:
+		return rt_snprintf(b, n,
+			",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\","
+			"\"name\":\"stackgc\",\"ts\":%s,\"pid\":1,\"tid\":%d,"
+			"\"args\":{\"bytes\":%lu}}", ts, e->lane,
+			(unsigned long)e->arg);
+	}
+	return 0;
+}
+
+/* Format and write b's events; b->lock held. */
+static void flush_locked(struct rt_tracebuf *b, uint32_t n)
+{
+	static char out[1 << 16]; /* under trace_lock */
+	rt_lock(&trace_lock);
+	if (!finished) {
+		size_t k = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (k + 600 > sizeof out) {
+				wr(out, k);
+				k = 0;
+			}
+			k += (size_t)fmt_ev(out + k, sizeof out - k, &b->ev[i]);
+		}
+		wr(out, k);
+	}
+	rt_unlock(&trace_lock);
+}
+
+static struct rt_tracebuf *newbuf(int lane, const char *name)
+{
+	long a = rt_syscall6(SYS_mmap, 0, (long)sizeof(struct rt_tracebuf),
+			     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+	if (a < 0 && a > -4096)
+		return NULL;
+	char meta[256];
+	int k = rt_snprintf(meta, sizeof meta,
+			    ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,"
+			    "\"tid\":%d,\"args\":{\"name\":\"%s\"}}"
+			    ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\","
+			    "\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
+			    lane, name, lane, lane);
+	rt_lock(&trace_lock);
+	if (!finished)
+		wr(meta, (size_t)k);
+	rt_unlock(&trace_lock);
+	return (struct rt_tracebuf *)a;
+}
+
+static void append(struct rt_tracebuf *b, const struct trev *e)
+{
+	uint32_t n = b->n;
+	b->ev[n] = *e;
+	rt_store_rel(&b->n, n + 1); /* pairs with rt_trace_finish */
+	if (n + 1 == TRACE_BUF) {
+		rt_lock(&b->lock);
+		flush_locked(b, TRACE_BUF);
+		if (!rt_load(&finished))
+			rt_store_rel(&b->n, 0u);
+		rt_unlock(&b->lock);
+	}
+}
+
+void rt_trace(struct rt_m *m, int ev, struct rt_g *g, uint64_t arg)
+{
+	if (!m || rt_load_relaxed(&finished))
+		return;
+	struct rt_tracebuf *b = m->tb;
+	if (!b) {
+		char nm[16];
+		rt_snprintf(nm, sizeof nm, "M%d", m->id);
+		b = m->tb = newbuf(1000 + m->id, nm);
+		if (!b)
+			return;
+	}
+	if (b->busy)
+		return;
+	b->busy = 1;
+	int64_t now = rt_nanotime();
+	struct trev e;
+	e.ts = now;
+	e.dur = 0;
+	e.g = g ? g->goid : 0;
+	e.arg = arg;
+	e.m = m->id;
+	e.type = (uint32_t)ev;
+	struct rt_p *p = m->p;
+	e.lane = p ? p->id : 1000 + m->id;
+	e.name[0] = 0;
+	switch (ev) {
+	case TR_START:
+		m->tr_runstart = now;
+		goto out;
+	case TR_SYSCALL:
+		m->tr_sysstart = now;
+		goto out;
+	case TR_SYSRET:
+		if (!m->tr_sysstart)
+			goto out;
+		e.ts = m->tr_sysstart;
+		e.dur = now - m->tr_sysstart;
+		break;
+	case TR_BLOCK: case TR_YIELD: case TR_PREEMPT: case TR_END:
+		if (!m->tr_runstart || !g)
+			goto out;
+		e.ts = m->tr_runstart;
+		e.dur = now - m->tr_runstart;
+		safe_name(e.name, g->name);
+		m->tr_runstart = 0;
+		break;
+	case TR_UNBLOCK: {
+		struct rt_g *me = rt_getg();
+		e.arg = me && !me->isg0 ? me->goid : 0;
+		break;
+	}
+	}
+	append(b, &e);
+out:
+	b->busy = 0;
+}
+
+void rt_trace_poll(struct rt_m *m, int64_t start, int n)
+{
+	if (!m)
+		return;
+	rt_trace(m, TR_POLL, NULL, (uint64_t)n);
+	/* rt_trace stamped it "now"; make it the span of the wait */
+	struct rt_tracebuf *b = m->tb;
+	if (b && b->n > 0 && b->ev[b->n - 1].type == TR_POLL) {
+		struct trev *e = &b->ev[b->n - 1];
+		e->dur = e->ts - start;
+		e->ts = start;
+	}
+}
+
+/* sysmon's events: it has no M; it is the only writer of sysmon_tb. */
+void rt_trace_sysmon(int ev, uint64_t arg)
+{
+	if (rt_load_relaxed(&finished))
+		return;
+	if (!sysmon_tb && !(sysmon_tb = newbuf(999, "sysmon")))
+		return;
+	struct trev e = {.ts = rt_nanotime(), .arg = arg, .lane = 999,
+			 .m = -1, .type = (uint32_t)ev};
+	append(sysmon_tb, &e);
+}
+
+static void finish_buf(struct rt_tracebuf *b)
+{
+	if (!b)
+		return;
+	rt_lock(&b->lock);
+	flush_locked(b, rt_load_acq(&b->n));
+	rt_unlock(&b->lock);
+}
+
+void rt_trace_finish(void)
+{
+	if (!rt_trace_on || rt_load(&finished) || trace_fd < 0)
+		return;
+	for (struct rt_m *m = rt_load(&rt_sched.allm); m; m = m->alllink)
+		finish_buf(m->tb);
+	finish_buf(sysmon_tb);
+	rt_lock(&trace_lock);
+	if (!finished) {
+		wr("\n]\n", 3);
+		rt_store(&finished, true);
+		rt_syscall1(SYS_close, trace_fd);
+	}
+	rt_unlock(&trace_lock);
+}
+
+void rt_trace_init(const char *path)
+{
+	long fd = rt_syscall4(SYS_openat, AT_FDCWD, path,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rt_printf("greenrun: GREENRUN_TRACE: cannot open %s; not "
+			  "tracing\n", path);
+		return;
+	}
+	struct rlimit rl;
+	if (rt_syscall4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+	    rl.rlim_cur >= 128) {
+		long base = (long)(rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur) - 24;
+		long nfd = rt_syscall3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+		if (nfd >= 0) {
+			rt_syscall1(SYS_close, fd);
+			fd = nfd;
+		}
+	}
+	trace_fd = (int)fd;
+	trace_t0 = rt_nanotime();
+	char b[512];
+	int k = rt_snprintf(b, sizeof b,
+			    "[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,"
+			    "\"args\":{\"name\":\"greenrun pid %d\"}}",
+			    (int)rt_syscall0(SYS_getpid));
+	wr(b, (size_t)k);
+	for (int i = 0; i < rt_sched.nprocs; i++) {
+		k = rt_snprintf(b, sizeof b,
+				",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,"
+				"\"tid\":%d,\"args\":{\"name\":\"P%d\"}}"
+				",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\","
+				"\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
+				i, i, i, i);
+		wr(b, (size_t)k);
+	}
+	rt_trace_on = 1;
+}
