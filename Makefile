@@ -36,9 +36,15 @@ HDRS      := $(wildcard runtime/*.h shim/*.h)
 
 LIB      := $(BUILD)/libgreenrun.so
 LAUNCHER := $(BUILD)/greenrun
+CTL      := $(BUILD)/greenrun-ctl
 
 .PHONY: all check deps unit progs demo bench install clean
-all: $(LIB) $(LAUNCHER)
+VIEWER   := $(BUILD)/trace-viewer.html
+all: $(LIB) $(LAUNCHER) $(CTL) $(VIEWER)
+
+$(VIEWER): scripts/trace-viewer.html
+	@mkdir -p $(BUILD)
+	cp $< $@
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -63,6 +69,11 @@ $(LAUNCHER): scripts/greenrun.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBDIR@|$(abspath $(BUILD))|g' $< > $@
 	chmod +x $@
+
+# The launcher's helper for `greenrun dump PID` (a plain program).
+$(CTL): scripts/greenrun-ctl.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< -o $@
 
 # ---- tests -------------------------------------------------------------
 deps:
@@ -96,6 +107,8 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenrun.so
+	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/lib/greenrun-ctl
+	install -m 644 $(VIEWER) $(DESTDIR)$(PREFIX)/lib/trace-viewer.html
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBDIR@|$(PREFIX)/lib|g' \
 		scripts/greenrun.in > $(DESTDIR)$(PREFIX)/bin/greenrun
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/greenrun
