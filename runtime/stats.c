@@ -189,6 +189,8 @@ __attribute__((destructor)) static void diag_fini(void)
 {
 	if (!rt_started())
 		return;
+	if (rt_schedtrace_ns) /* the state at exit, whatever the period */
+		rt_schedtrace(rt_nanotime());
 	if (rt_stats_on)
 		rt_stats_report();
 	rt_trace_finish();
