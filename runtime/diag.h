@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "rt.h"
 #include "types.h"
 
 /* ---- dump.c ------------------------------------------------------------ */
@@ -82,13 +83,14 @@ void rt_diag_init(void);
 void rt_stack_foreach(void (*fn)(struct rt_g *g, void *arg), void *arg);
 void rt_foreach_g(void (*fn)(struct rt_g *g, void *arg), void *arg);
 
-/* CLOCK_MONOTONIC_COARSE ns: a vDSO read of a tick-granular clock (~4 ms),
- * cheap enough for every park (waitsince). */
+/* CLOCK_MONOTONIC ns as of sysmon's last round (20 us .. 10 ms old; 0
+ * before sysmon starts).  rt_park stamps g->waitsince with it: one load
+ * instead of a clock read on every park.  Written by sysmon only. */
+extern int64_t rt_coarse_now;
 static inline int64_t rt_coarsetime(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	int64_t t = __atomic_load_n(&rt_coarse_now, __ATOMIC_RELAXED);
+	return t ? t : rt_nanotime(); /* no sysmon yet: rare */
 }
 
 /* sysmon: serve a pending dump request; returns its kind or -1. */
@@ -152,7 +154,9 @@ enum rt_trace_ev {
 };
 extern uint8_t rt_trace_on; /* GREENRUN_TRACE set; immutable after init */
 void rt_trace(struct rt_m *m, int ev, struct rt_g *g, uint64_t arg);
+/* start: rt_trace_stamp() taken before the blocking poll */
 void rt_trace_poll(struct rt_m *m, int64_t start, int n);
+int64_t rt_trace_stamp(void);
 void rt_trace_sysmon(int ev, uint64_t arg);
 void rt_trace_finish(void);
 #define RT_TRACE(m, ev, g, arg)                                                \

@@ -129,7 +129,7 @@ enum { CL_RUNNING, CL_SYSCALL, CL_RUNNABLE, CL_WAITING, CL_DEAD };
 
 struct grec {
 	uint64_t goid;
-	int64_t since;     /* waitsince (coarse ns), 0 unknown */
+	int64_t since;     /* waitsince (rt_coarsetime), 0 unknown */
 	void *waitaddr;
 	int32_t waitfd;
 	int32_t mid;       /* M running it, -1 */
@@ -707,12 +707,7 @@ void rt_dump(int fd, enum rt_dump_why why, const char *detail)
 	size_t ng = 0;
 	rt_foreach_g(count_g, &ng);
 	struct arena a;
-	int64_t now;
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-		now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	}
+	int64_t now = rt_nanotime();
 	if (!arena_init(&a, ng)) {
 		OUTF(&o, "greenrun: %s: no memory for a dump\n", title(why));
 		goto done;

@@ -567,7 +567,7 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 {
 	struct epoll_event evs[NEVENTS];
 	struct glist gl = {NULL, 0};
-	int64_t t0 = rt_trace_on && delay != 0 ? rt_nanotime() : 0;
+	int64_t t0 = rt_trace_on && delay != 0 ? rt_trace_stamp() : 0;
 	long r = epoll_wait_ns(evs, delay);
 	for (long i = 0; i < r; i++) {
 		if (evs[i].data.u64 == BREAK_DATA) {

@@ -27,6 +27,7 @@
 #include "sys.h"
 
 struct rt_stats rt_stats;
+int64_t rt_coarse_now;
 bool rt_stats_on;
 int64_t rt_schedtrace_ns;
 static int64_t schedtrace_next;
@@ -112,6 +113,7 @@ void rt_diag_init(void)
 
 void rt_diag_poll(int64_t now)
 {
+	__atomic_store_n(&rt_coarse_now, now, __ATOMIC_RELAXED);
 	int why = rt_dump_serve();
 	if (why == DUMP_SIGQUIT)
 		die_of_sigquit();

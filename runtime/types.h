@@ -131,8 +131,8 @@ struct rt_g {
 	bool preempt;            /* atomic: sysmon asks it to yield (preempt.c) */
 	void *tp;                /* TCB address; also the pthread_t */
 	struct rt_stack stk;
-	int64_t waitsince;       /* CLOCK_MONOTONIC_COARSE ns when it last
-				    parked (rt_park; read racily by dump.c) */
+	int64_t waitsince;       /* rt_coarsetime() when it last parked
+				    (rt_park; read racily by dump.c) */
 	uintptr_t minsp;         /* lowest sp seen at switch-out */
 
 	/* entry point (set by rt_spawn, read once by the G) */
