@@ -25,7 +25,7 @@
 // greenrun-test: expect-stderr=^thread 100002 "reader": IO wait fd [0-9]+ read, waiting
 // greenrun-test: expect-stderr=^    reader\+0x[0-9a-f]+ \(diag_sigquit_100k\)$
 // greenrun-test: expect-stderr=^thread 1 "main" \(main\): running
-// greenrun-test: expect-stderr=^greenrun: end of thread dump \(SIGQUIT\)$
+// greenrun-test: expect-stderr=^greenrun: end of thread dump \(SIGQUIT\) \(stacks read in [0-9.]+ s, dump [0-9.]+ s\)$
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
