@@ -14,7 +14,9 @@
 //     "G<id> <name>" and have args g, m, end, reason;
 //   - present: P0 lane metadata, run spans ending in block and exit with
 //     reasons mutex, cond, IO wait and sleep, "create" and "unblock"
-//     instants, a "syscall" span and a "netpoll" span.
+//     instants, a "syscall" span and a "netpoll" span;
+//   - `build/greenrun trace FILE --html OUT` writes the timeline page with
+//     the trace embedded (no placeholder left).
 // greenrun-test: native=no
 // greenrun-test: env=GREENRUN_PROCS=2
 // greenrun-test: env=GREENRUN_PROCS=1
@@ -299,5 +301,24 @@ int main(int argc, char **argv)
         if (!have[i])
             die("no %s event in %d events", hname[i], nevents);
     printf("trace: %d events, %zu bytes, all kinds present\n", nevents, n);
+
+    /* the HTML timeline: one page with the trace inside, no placeholder */
+    const char *html = "build/tests/diag_trace.html";
+    unlink(html);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "build/greenrun trace %s --html %s", path, html);
+    if (system(cmd) != 0)
+        die("'%s' failed", cmd);
+    f = fopen(html, "r");
+    if (!f)
+        die("no %s", html);
+    static char page[72 << 20];
+    size_t m = fread(page, 1, sizeof page - 1, f);
+    fclose(f);
+    page[m] = 0;
+    if (m < n || strncmp(page, "<!DOCTYPE html>", 15) || strstr(page, "@TRACE@") ||
+        !strstr(page, "\"name\":\"thread_name\"") || !strstr(page, "<canvas"))
+        die("%s is not the timeline page with the trace (%zu bytes)", html, m);
+    printf("html: %zu bytes\n", m);
     return 0;
 }
