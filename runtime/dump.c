@@ -147,7 +147,7 @@ struct grec {
 	uint8_t flags;     /* F_* */
 	char name[16];
 };
-enum { F_MAIN = 1, F_SELF = 2, F_CHANGED = 4, F_FAULT = 8 };
+enum { F_MAIN = 1, F_SELF = 2, F_CHANGED = 4, F_FAULT = 8, F_NEW = 16 };
 
 struct stk {
 	uint64_t hash;
@@ -339,6 +339,10 @@ static int unwind_saved(struct rt_g *g, uint64_t rsp, uintptr_t *ips,
 		return 0;
 	uintptr_t ip0 = ((const volatile uint64_t *)rsp)[7];
 	uintptr_t sp0 = rsp + 64;
+	if (ip0 == (uintptr_t)rt_ctx_start) { /* never ran (rt_ctx_make) */
+		*flags |= F_NEW;
+		return 0;
+	}
 	uintptr_t hi = g->stk.hi;
 	size_t home = chain_home(ip0);
 	for (int k = 0; k < CHAIN_PROBE; k++) {
@@ -667,6 +671,8 @@ static int cmp_rec(const struct grec *x, const struct grec *y)
 		return wx < wy ? -1 : 1;
 	if (x->stackid != y->stackid)
 		return x->stackid < y->stackid ? -1 : 1;
+	if ((x->flags ^ y->flags) & (F_NEW | F_CHANGED))
+		return (x->flags & (F_NEW | F_CHANGED)) < (y->flags & (F_NEW | F_CHANGED)) ? -1 : 1;
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
@@ -674,6 +680,7 @@ static bool same_group(const struct grec *x, const struct grec *y)
 {
 	return x->cls == y->cls && x->stackid == y->stackid &&
 	       (x->cls != CL_WAITING || x->why == y->why) &&
+	       !((x->flags ^ y->flags) & (F_NEW | F_CHANGED)) &&
 	       !((x->flags | y->flags) & (F_SELF | F_MAIN));
 }
 
@@ -765,10 +772,16 @@ static void describe(char *b, size_t n, const struct grec *r, bool detail)
 {
 	switch (r->cls) {
 	case CL_RUNNING:
-		rt_snprintf(b, n, "running on M%d", r->mid);
+		if (detail)
+			rt_snprintf(b, n, "running on M%d", r->mid);
+		else
+			rt_snprintf(b, n, "running");
 		return;
 	case CL_SYSCALL:
-		rt_snprintf(b, n, "in a system call on M%d", r->mid);
+		if (detail)
+			rt_snprintf(b, n, "in a system call on M%d", r->mid);
+		else
+			rt_snprintf(b, n, "in a system call");
 		return;
 	case CL_RUNNABLE:
 		rt_snprintf(b, n, "runnable");
@@ -850,8 +863,10 @@ static void print_group(struct out *o, struct arena *a, const struct group *gp,
 		print_stack(o, a, &a->s[r->stackid]);
 	else if (r->flags & F_CHANGED)
 		out_str(o, "    (stack changed while it was read)\n");
+	else if (r->flags & F_NEW)
+		out_str(o, "    (not started yet)\n");
 	else if (r->cls == CL_RUNNING || r->cls == CL_SYSCALL)
-		out_str(o, "    (running: stack not captured)\n");
+		out_str(o, "    (on another OS thread: stack not captured)\n");
 	else if (r->cls != CL_DEAD)
 		out_str(o, "    (no stack)\n");
 	out_str(o, "\n");
