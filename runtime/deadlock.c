@@ -107,7 +107,8 @@ static void scan_g(struct rt_g *g, void *arg)
 static bool program_handlers(void)
 {
 	for (int sig = 1; sig <= 64; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
+		/* 32, 33: glibc's own SIGCANCEL/SIGSETXID handlers */
+		if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33)
 			continue;
 		struct {
 			void *handler;

@@ -165,7 +165,7 @@ void rt_stats_report(void)
 	if (peaklive < 1)
 		peaklive = 1; /* main */
 	int64_t el = rt_nanotime() - start_ns;
-	rt_printf("greenrun: stats: %ld.%ld%ld%ld s, %d Ps\n"
+	rt_printf("greenrun: stats: pid %d, %ld.%ld%ld%ld s, %d Ps\n"
 		  "greenrun: stats: threads created %ld, peak live %ld, "
 		  "still live %ld\n"
 		  "greenrun: stats: context switches %lu, steals %lu, "
@@ -173,6 +173,7 @@ void rt_stats_report(void)
 		  "greenrun: stats: syscall handoffs %ld, preemptions %ld\n"
 		  "greenrun: stats: peak OS threads %d (+ sysmon), "
 		  "peak stack bytes %ld, stacks given back %ld\n",
+		  (int)rt_syscall0(SYS_getpid),
 		  (long)(el / 1000000000), (long)(el / 100000000 % 10),
 		  (long)(el / 10000000 % 10), (long)(el / 1000000 % 10),
 		  rt_sched.nprocs, (long)rt_load(&rt_sched.ngcreated),

@@ -30,7 +30,9 @@
  * buffer under its lock and closes the array with "]".  A process killed
  * outright leaves the array open, which the format allows.  The file's
  * fd is moved high (as the netpoller's) so the program's fd numbers do
- * not change; a program that closes every fd also closes the trace.
+ * not change; a program that closes every fd also closes the trace.  A
+ * fork child inherits the file but never writes to it (pid check at each
+ * flush): the trace is the parent's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +66,7 @@ struct rt_tracebuf {
 };
 
 static int trace_fd = -1;
+static int trace_pid;             /* the traced process (not a fork child) */
 static rt_mutex trace_lock;       /* guards writes to trace_fd, finished */
 static bool finished;             /* under trace_lock (read racily) */
 static int64_t trace_t0;
@@ -283,7 +286,8 @@ static void flush_locked(struct rt_tracebuf *b, uint32_t n)
 {
 	static char out[1 << 17]; /* under trace_lock */
 	rt_lock(&trace_lock);
-	if (!finished) {
+	/* a fork child shares the file: only the traced process writes */
+	if (!finished && rt_syscall0(SYS_getpid) == trace_pid) {
 		tsc_calibrate();
 		struct jw w = {out, 0};
 		for (uint32_t i = 0; i < n; i++) {
@@ -313,7 +317,7 @@ static struct rt_tracebuf *newbuf(int lane, const char *name)
 			    "\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
 			    lane, name, lane, lane);
 	rt_lock(&trace_lock);
-	if (!finished)
+	if (!finished && rt_syscall0(SYS_getpid) == trace_pid)
 		wr(meta, (size_t)k);
 	rt_unlock(&trace_lock);
 	return (struct rt_tracebuf *)a;
@@ -434,7 +438,9 @@ void rt_trace_finish(void)
 		finish_buf(m->tb);
 	finish_buf(sysmon_tb);
 	rt_lock(&trace_lock);
-	if (!finished) {
+	if (!finished && rt_syscall0(SYS_getpid) != trace_pid) {
+		rt_store(&finished, true); /* a fork child: leave it alone */
+	} else if (!finished) {
 		wr("\n]\n", 3);
 		rt_store(&finished, true);
 		rt_syscall1(SYS_close, trace_fd);
@@ -462,6 +468,7 @@ void rt_trace_init(const char *path)
 		}
 	}
 	trace_fd = (int)fd;
+	trace_pid = (int)rt_syscall0(SYS_getpid);
 	trace_t0 = rt_nanotime();
 	char cs[32] = "";
 	long cfd = rt_syscall4(SYS_openat, AT_FDCWD,
