@@ -36,6 +36,8 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 			  (unsigned long)g->goid, g->name,
 			  (unsigned long)g->stk.reqsize, (void *)addr,
 			  (void *)g->stk.lo, (void *)g->stk.hi);
+		/* a fatal error: show every thread (on the signal stack) */
+		rt_dump(2, DUMP_FATAL, "stack overflow");
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
