@@ -100,6 +100,32 @@ int rt_dump_serve(void);
 /* True when ip lies in libgreenrun.so (our own handlers). */
 bool rt_ip_is_ours(uintptr_t ip);
 
+/* ---- traceback.c (used by dump.c, under its dumplock) ------------------ */
+#define RT_TB_FRAMES 32                 /* frames kept per stack */
+enum { RT_TB_FAULT = 8, RT_TB_NEW = 16 }; /* flags (dump.c's F_ values) */
+
+/* Program counters of a G that is not running, from the context at rsp
+ * (its ctx.rsp, read once by the caller), innermost first; at most
+ * RT_TB_FRAMES.  Sets RT_TB_NEW for a G that never ran (0 frames),
+ * RT_TB_FAULT when a fault cut the walk short.  As Go's gentraceback for
+ * a parked goroutine (traceback.go), through libunwind. */
+int rt_traceback_saved(struct rt_g *g, uint64_t rsp, uintptr_t *ips,
+		       uint8_t *flags);
+/* The calling thread's own stack, skipping its caller's `skip` frames. */
+int rt_traceback_self(uintptr_t *ips, int skip, uint8_t *flags);
+/* Drop greenrun's frames at the top (keeping the entry point the program
+ * called) and bottom of a stack; returns the new count. */
+int rt_traceback_trim(uintptr_t *ips, int n);
+
+/* Function name, offset and object (basename) of a program counter;
+ * name empty when unknown (then off is from the object's base). */
+struct rt_sym {
+	uintptr_t off;
+	char name[80];
+	char obj[40];
+};
+void rt_symbolize(uintptr_t ip, struct rt_sym *s);
+
 /* ---- deadlock.c -------------------------------------------------------- */
 /* sysmon: check for a deadlock (every G blocked on synchronisation and
  * nothing that could wake one).  Reports once per stuck state. */
