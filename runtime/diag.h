@@ -113,6 +113,13 @@ int rt_traceback_saved(struct rt_g *g, uint64_t rsp, uintptr_t *ips,
 		       uint8_t *flags);
 /* The calling thread's own stack, skipping its caller's `skip` frames. */
 int rt_traceback_self(uintptr_t *ips, int skip, uint8_t *flags);
+/* The stack of g, running on m, taken by m itself in its SIGURG handler
+ * (rt_traceback_signal).  -1 when m's thread is asleep in the kernel
+ * (signalling it could make a system call fail with EINTR), 0 when it did
+ * not answer within ~20 ms or had switched to another G. */
+int rt_traceback_running(struct rt_m *m, struct rt_g *g, uintptr_t *ips);
+/* From greenrun's SIGURG handler, with the handler's ucontext. */
+void rt_traceback_signal(void *uc);
 /* Drop greenrun's frames at the top (keeping the entry point the program
  * called) and bottom of a stack; returns the new count. */
 int rt_traceback_trim(uintptr_t *ips, int n);

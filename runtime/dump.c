@@ -24,8 +24,9 @@
  * pointer are read before and after unwinding, and a stack that changed
  * is dropped ("stack changed while reading"); a fault while reading a
  * stack that was being reused is caught by rt_dump_fault (called from
- * the SIGSEGV handler), which longjmps back here.  Running Gs are listed
- * without a stack, except the dumping thread itself.
+ * the SIGSEGV handler), which longjmps back here.  A running G's stack
+ * is taken by its own M in greenrun's SIGURG handler when that is safe
+ * (traceback.c); the dumping thread unwinds itself.
  *
  * Memory: one mmap'ed arena per dump (records, a hash table of distinct
  * stacks, a symbol cache), never malloc: a fatal error may come from a
@@ -123,7 +124,7 @@ struct grec {
 	char name[16];
 };
 enum { F_MAIN = 1, F_SELF = 2, F_CHANGED = 4, F_FAULT = RT_TB_FAULT,
-       F_NEW = RT_TB_NEW };
+       F_NEW = RT_TB_NEW, F_KERNEL = 32 };
 
 struct stk {
 	uint64_t hash;
@@ -261,6 +262,15 @@ static void collect_g(struct rt_g *g, void *arg)
 	if (g == cc->self) {
 		r->flags |= F_SELF;
 		n = rt_traceback_self(ips, cc->skip_self + 2, &r->flags);
+	} else if (r->cls == CL_RUNNING && m) {
+		n = rt_traceback_running(m, g, ips);
+		if (n < 0) {
+			r->flags |= F_KERNEL;
+			n = 0;
+		} else if (rt_load(&g->status) != st || rt_load_relaxed(&g->m) != m) {
+			r->flags |= F_CHANGED;
+			n = 0;
+		}
 	} else if (r->cls == CL_WAITING || r->cls == CL_RUNNABLE) {
 		n = rt_traceback_saved(g, rsp, ips, &r->flags);
 		if (rt_load(&g->status) != st || rt_load(&g->ctx.rsp) != rsp) {
@@ -319,8 +329,9 @@ static int cmp_rec(const struct grec *x, const struct grec *y)
 		return wx < wy ? -1 : 1;
 	if (x->stackid != y->stackid)
 		return x->stackid < y->stackid ? -1 : 1;
-	if ((x->flags ^ y->flags) & (F_NEW | F_CHANGED))
-		return (x->flags & (F_NEW | F_CHANGED)) < (y->flags & (F_NEW | F_CHANGED)) ? -1 : 1;
+	if ((x->flags ^ y->flags) & (F_NEW | F_CHANGED | F_KERNEL))
+		return (x->flags & (F_NEW | F_CHANGED | F_KERNEL)) <
+		       (y->flags & (F_NEW | F_CHANGED | F_KERNEL)) ? -1 : 1;
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
@@ -328,7 +339,7 @@ static bool same_group(const struct grec *x, const struct grec *y)
 {
 	return x->cls == y->cls && x->stackid == y->stackid &&
 	       (x->cls != CL_WAITING || x->why == y->why) &&
-	       !((x->flags ^ y->flags) & (F_NEW | F_CHANGED)) &&
+	       !((x->flags ^ y->flags) & (F_NEW | F_CHANGED | F_KERNEL)) &&
 	       !((x->flags | y->flags) & (F_SELF | F_MAIN));
 }
 
@@ -513,8 +524,10 @@ static void print_group(struct out *o, struct arena *a, const struct group *gp,
 		out_str(o, "    (stack changed while it was read)\n");
 	else if (r->flags & F_NEW)
 		out_str(o, "    (not started yet)\n");
+	else if (r->flags & F_KERNEL)
+		out_str(o, "    (asleep in the kernel: stack not captured)\n");
 	else if (r->cls == CL_RUNNING || r->cls == CL_SYSCALL)
-		out_str(o, "    (on another OS thread: stack not captured)\n");
+		out_str(o, "    (stack not captured)\n");
 	else if (r->cls != CL_DEAD)
 		out_str(o, "    (no stack)\n");
 	out_str(o, "\n");

@@ -101,6 +101,7 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 			rt_dump_serve();
 		return;
 	}
+	rt_traceback_signal(ucv); /* a dump asked for this M's stack */
 	struct rt_g *g = rt_getg();
 	if (!g || g->isg0 || !rt_load(&g->preempt))
 		return;

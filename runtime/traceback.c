@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 
 #include "atomic.h"
@@ -384,3 +385,88 @@ int rt_traceback_trim(uintptr_t *ips, int n)
 /* Print a stack, dropping the runtime's own frames at the top (keeping
  * the interposed entry point the program called) and at the bottom (the
  * G's start-up frames). */
+
+/*
+ * Running Gs.  Their registers live on another OS thread, so we ask that
+ * thread: set m->tbg/tbreq and send it SIGURG (tgkill); greenrun's SIGURG
+ * handler (preempt.c) calls rt_traceback_signal, which unwinds the
+ * interrupted context (unw_init_local2 with UNW_INIT_SIGNAL_FRAME: libunwind
+ * documents local unwinding as async-signal-safe) into m->tbips.  We wait
+ * up to ~20 ms for the answer.
+ *
+ * "Where safe": a signal makes a blocking system call that is not
+ * restartable (pause, sigsuspend, sigwait...) return EINTR, so the M is
+ * signalled only when the kernel says its thread is running (state R in
+ * /proc/self/task/TID/stat); a thread asleep in the kernel keeps its
+ * stack uncaptured.  (A thread that enters such a call between our look
+ * and the signal can still see EINTR: a window of microseconds.)
+ */
+_Static_assert(sizeof(((struct rt_m *)0)->tbips) ==
+	       RT_TB_FRAMES * sizeof(uintptr_t), "tbips holds RT_TB_FRAMES");
+
+static uint32_t tbseq; /* guarded by dumplock */
+
+/* Is OS thread tid of this process running or runnable (state R)? */
+static bool thread_running(pid_t tid)
+{
+	char path[64], buf[256];
+	rt_snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	long fd = rt_syscall4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	long n = rt_syscall3(SYS_read, fd, buf, sizeof buf - 1);
+	rt_syscall1(SYS_close, fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* comm may hold spaces */
+	return p && p[1] == ' ' && p[2] == 'R';
+}
+
+int rt_traceback_running(struct rt_m *m, struct rt_g *g, uintptr_t *ips)
+{
+	pid_t tid = m->tid;
+	if (!tid || !thread_running(tid))
+		return -1;
+	uint32_t seq = ++tbseq;
+	rt_store(&m->tbg, g);
+	rt_store(&m->tbreq, seq);
+	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), tid, SIGURG);
+	for (int i = 0; i < 200; i++) {
+		if (rt_load_acq(&m->tbdone) == seq) {
+			int n = m->tbn;
+			memcpy(ips, m->tbips, (size_t)n * sizeof *ips);
+			return n;
+		}
+		struct timespec ts = {0, 100000};
+		rt_syscall2(SYS_nanosleep, &ts, NULL);
+	}
+	return 0;
+}
+
+void rt_traceback_signal(void *ucv)
+{
+	struct rt_g *g = rt_getg();
+	struct rt_m *m = g ? g->m : NULL;
+	if (!m)
+		return;
+	uint32_t req = rt_load(&m->tbreq);
+	if (req == rt_load_relaxed(&m->tbdone))
+		return; /* nothing asked */
+	int n = 0;
+	if (!g->isg0 && g == rt_load(&m->tbg)) {
+		unw_cursor_t c;
+		if (unw_init_local2(&c, ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
+			for (int d = 0; d < 256 && n < RT_TB_FRAMES; d++) {
+				unw_word_t ip = 0;
+				if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || !ip)
+					break;
+				m->tbips[n++] = ip;
+				if (unw_step(&c) <= 0)
+					break;
+			}
+		}
+	}
+	m->tbn = n;
+	rt_store_rel(&m->tbdone, req); /* pairs with rt_traceback_running */
+}

@@ -228,6 +228,14 @@ struct rt_m {
 	struct rt_tracebuf *tb;  /* trace buffer, NULL when tracing is off */
 	int64_t tr_runstart;     /* trace: when curg started running */
 	int64_t tr_sysstart;     /* trace: when curg entered a syscall */
+	/* The running G's stack for a dump (traceback.c): the dumper sets
+	 * tbg and tbreq, then signals this M; its SIGURG handler unwinds the
+	 * interrupted context into tbips/tbn and stores tbdone = tbreq. */
+	struct rt_g *tbg;        /* atomic; dumper writes */
+	uint32_t tbreq;          /* atomic; dumper writes */
+	uint32_t tbdone;         /* atomic; handler writes (release) */
+	int32_t tbn;             /* handler writes before tbdone */
+	uintptr_t tbips[32];     /* RT_TB_FRAMES; handler writes */
 };
 
 struct rt_sched {

@@ -3,7 +3,9 @@
 //
 // Why: the dump command is how a user looks inside a running server
 // (issue #5).  The program dumps itself: 50 "idler" threads wait on a
-// condition variable, one "napper" sleeps in nanosleep; once all have
+// condition variable, one "napper" sleeps in nanosleep, one "spinner"
+// computes (a running thread: its stack is taken by its own OS thread in
+// greenrun's signal handler, so spinner() must be on it); once all have
 // announced themselves (counter + condvar), main runs
 // `build/greenrun dump <its own pid>` with stdout on a pipe and reads it
 // (so main itself is in IO wait on that pipe while the dump is taken).
@@ -21,6 +23,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +41,19 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go = PTHREAD_COND_INITIALIZER, counted = PTHREAD_COND_INITIALIZER;
 static int arrived, released;
+static atomic_int spinning, stop_spin;
+
+/* Computes until told to stop: a running thread, whose stack the dump
+ * takes through its own OS thread (a signal). */
+__attribute__((noinline)) static void *spinner(void *arg)
+{
+    pthread_setname_np(pthread_self(), "spinner");
+    atomic_store(&spinning, 1);
+    unsigned long x = 1;
+    while (!atomic_load_explicit(&stop_spin, memory_order_relaxed))
+        x = x * 6364136223846793005ul + 1442695040888963407ul;
+    return (void *)x;
+}
 
 __attribute__((noinline)) static void *idler(void *arg)
 {
@@ -106,6 +123,11 @@ int main(void)
             die("create");
     if (pthread_create(&t[N], NULL, napper, NULL))
         die("create");
+    pthread_t sp;
+    if (pthread_create(&sp, NULL, spinner, NULL))
+        die("create");
+    while (!atomic_load(&spinning))
+        sched_yield();
     pthread_setname_np(pthread_self(), "main");
     pthread_mutex_lock(&mu);
     while (arrived < N + 1)
@@ -123,6 +145,8 @@ int main(void)
     need(out, "\nthread 52 \"napper\": sleep, waiting ");
     need(out, "\n    napper+0x");
     need(out, "\nthread 1 \"main\" (main): IO wait fd ");
+    need(out, "\nthread 53 \"spinner\": running on M");
+    need(out, "\n    spinner+0x");
     need(out, "greenrun: end of thread dump (greenrun dump)");
 
     /* a process without greenrun: sleep(1) with LD_PRELOAD removed; the
@@ -157,6 +181,8 @@ int main(void)
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < N; i++)
         pthread_join(t[i], NULL);
+    atomic_store(&stop_spin, 1);
+    pthread_join(sp, NULL);
     printf("dump command checked\n");
     return 0;
 }
