@@ -50,6 +50,8 @@ uint32_t rt_prog_has_handlers;
 static uint64_t last_progress = UINT64_MAX;
 static int64_t last_look;      /* when the first look saw a candidate */
 static uint64_t reported_at = UINT64_MAX; /* progress value reported */
+static uint64_t scanned_at = UINT64_MAX;  /* progress value last scanned */
+static int64_t scan_time, scan_gap;       /* when, and backoff (ns) */
 
 static uint64_t progress(void)
 {
@@ -141,8 +143,18 @@ void rt_deadlock_check(int64_t now)
 		last_look = now;
 		return;
 	}
+	/* A million parked Gs are not walked every round while, say, one of
+	 * them sits in waitpid(): the same state is rescanned after 1 s,
+	 * 2 s, ... 16 s (a G can leave a system call and park again without
+	 * a context switch, so an unchanged progress count is not proof). */
 	if (now - last_look < 100000000 || pr == reported_at)
 		return;
+	if (pr == scanned_at && now - scan_time < scan_gap)
+		return;
+	scan_gap = pr == scanned_at && scan_gap < 16000000000 ? scan_gap * 2
+							      : 1000000000;
+	scanned_at = pr;
+	scan_time = now;
 	struct scan s = {0, true, false};
 	rt_foreach_g(scan_g, &s);
 	if (!s.stuck || s.live != rt_load(&rt_sched.nlive) || !quiet() ||
