@@ -5,6 +5,8 @@
 #                   run the Check unit tests and the program tests
 #   make demo       the main job: see README.md
 #   make bench      benchmarks, native vs greenrun side by side
+#   make dump-echo  `greenrun dump` of the echo server at 10,000 connections
+#   make trace-screenshot   trace the echo demo, HTML timeline, Chromium PNG
 #   make install PREFIX=/usr/local
 #
 # Build knobs: RUNQ_SIZE (local run queue ring, power of 2), DEBUG=1 (-O0).
@@ -38,7 +40,7 @@ LIB      := $(BUILD)/libgreenrun.so
 LAUNCHER := $(BUILD)/greenrun
 CTL      := $(BUILD)/greenrun-ctl
 
-.PHONY: all check deps unit progs demo bench install clean
+.PHONY: all check deps unit progs demo bench install clean dump-echo trace-screenshot
 VIEWER   := $(BUILD)/trace-viewer.html
 all: $(LIB) $(LAUNCHER) $(CTL) $(VIEWER)
 
@@ -103,6 +105,13 @@ demo: all
 
 bench: all
 	bench/run.sh
+
+# Diagnostics acceptance scripts (issue #5); too heavy for `make check`.
+dump-echo: all
+	scripts/dump-echo.sh
+
+trace-screenshot: all
+	scripts/trace-screenshot.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
