@@ -549,6 +549,8 @@ static const char *title(enum rt_dump_why why)
 
 static uint32_t dumplock;     /* atomic: a dump is in progress */
 static pid_t dumper;          /* its thread id (recursion guard) */
+static pid_t dumper_pid;      /* its process: a fork child whose parent
+				 was dumping inherits a held lock */
 static struct rt_g standin;   /* g0 stand-in for sysmon (see header) */
 
 void rt_dump(int fd, enum rt_dump_why why, const char *detail)
@@ -556,8 +558,13 @@ void rt_dump(int fd, enum rt_dump_why why, const char *detail)
 	pid_t me = (pid_t)rt_syscall0(SYS_gettid);
 	if (rt_load(&dumper) == me)
 		return; /* a fatal error inside the dump itself */
-	while (rt_xchg(&dumplock, 1u))
+	pid_t pid = (pid_t)rt_syscall0(SYS_getpid);
+	while (rt_xchg(&dumplock, 1u)) {
+		if (rt_load(&dumper_pid) != pid && rt_load(&dumper_pid) != 0)
+			break; /* held by our parent at fork: not ours to wait for */
 		rt_syscall0(SYS_sched_yield);
+	}
+	rt_store(&dumper_pid, pid);
 	rt_store(&dumper, me);
 	bool swapped = false;
 	if (!rt_getg()) {
@@ -625,6 +632,7 @@ done:
 	if (swapped)
 		rt_curg_tls = NULL;
 	rt_store(&dumper, (pid_t)0);
+	rt_store(&dumper_pid, (pid_t)0);
 	rt_store(&dumplock, 0u);
 }
 
