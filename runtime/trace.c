@@ -329,6 +329,12 @@ static void append(struct rt_tracebuf *b, const struct trev *e)
 	b->ev[n] = *e;
 	rt_store_rel(&b->n, n + 1); /* pairs with rt_trace_finish */
 	if (n + 1 == TRACE_BUF) {
+		/* a fork child: drop, and never touch locks another thread of
+		 * the parent may have held at the fork */
+		if (rt_syscall0(SYS_getpid) != trace_pid) {
+			rt_store(&finished, true);
+			return;
+		}
 		rt_lock(&b->lock);
 		flush_locked(b, TRACE_BUF);
 		if (!rt_load(&finished))
@@ -434,6 +440,10 @@ void rt_trace_finish(void)
 {
 	if (!rt_trace_on || rt_load(&finished) || trace_fd < 0)
 		return;
+	if (rt_syscall0(SYS_getpid) != trace_pid) { /* a fork child */
+		rt_store(&finished, true);
+		return;
+	}
 	for (struct rt_m *m = rt_load(&rt_sched.allm); m; m = m->alllink)
 		finish_buf(m->tb);
 	finish_buf(sysmon_tb);
