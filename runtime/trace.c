@@ -304,6 +304,10 @@ static void flush_locked(struct rt_tracebuf *b, uint32_t n)
 
 static struct rt_tracebuf *newbuf(int lane, const char *name)
 {
+	if (rt_syscall0(SYS_getpid) != trace_pid) { /* a fork child */
+		rt_store(&finished, true);
+		return NULL;
+	}
 	long a = rt_syscall6(SYS_mmap, 0, (long)sizeof(struct rt_tracebuf),
 			     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			     -1, 0);
@@ -317,7 +321,7 @@ static struct rt_tracebuf *newbuf(int lane, const char *name)
 			    "\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
 			    lane, name, lane, lane);
 	rt_lock(&trace_lock);
-	if (!finished && rt_syscall0(SYS_getpid) == trace_pid)
+	if (!finished)
 		wr(meta, (size_t)k);
 	rt_unlock(&trace_lock);
 	return (struct rt_tracebuf *)a;
