@@ -116,7 +116,6 @@ struct grec {
 	int32_t waitfd;
 	int32_t mid;       /* M running it, -1 */
 	int32_t stackid;   /* index in stacks, -1: none */
-	int32_t tid;       /* fake tid (mutex owners) */
 	uint8_t cls;
 	uint8_t why;
 	uint8_t modes;
@@ -239,7 +238,6 @@ static void collect_g(struct rt_g *g, void *arg)
 	r->since = g->waitsince;
 	r->mid = -1;
 	r->stackid = -1;
-	r->tid = rt_tls.off_tid ? *(volatile int32_t *)((char *)g->tp + rt_tls.off_tid) : 0;
 	memcpy(r->name, g->name, sizeof r->name);
 	r->name[15] = 0;
 	if (g->ismain)

@@ -72,7 +72,8 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	int e = shim_mutex_release(m, &depth);
 	if (e)
 		return e;
-	int r = shim_wait_word(SEQ(c), seen, deadline, FLAGS(c) & C_PSHARED, WAIT_COND);
+	int r = shim_wait_word(SEQ(c), seen, deadline, FLAGS(c) & C_PSHARED,
+			       WAIT_COND);
 	if (r == EAGAIN) /* signalled before we slept: a normal wake-up */
 		r = 0;
 	e = shim_mutex_reacquire(m, depth);

@@ -27,4 +27,7 @@ static int waitdesc(int why, void *addr, char *buf, size_t len)
 	return snprintf(buf, len, " held by thread %d", owner);
 }
 
-__attribute__((constructor)) static void diag_init(void) { rt_waitdesc = waitdesc; }
+__attribute__((constructor)) static void diag_init(void)
+{
+	rt_waitdesc = waitdesc;
+}
