@@ -53,6 +53,12 @@ static uint64_t reported_at = UINT64_MAX; /* progress value reported */
 static uint64_t scanned_at = UINT64_MAX;  /* progress value last scanned */
 static int64_t scan_time, scan_gap;       /* when, and backoff (ns) */
 
+void rt_diag_need_sysmon(void)
+{
+	if (rt_deadlock_mode && rt_cas(&rt_sched.sysmon_started, 0u, 1u))
+		rt_sysmon_start();
+}
+
 static uint64_t progress(void)
 {
 	uint64_t v = (uint64_t)rt_load(&rt_sched.ngcreated);

@@ -134,6 +134,9 @@ struct rt_sym {
 void rt_symbolize(uintptr_t ip, struct rt_sym *s);
 
 /* ---- deadlock.c -------------------------------------------------------- */
+/* Start sysmon now if the deadlock check is on (a synchronisation wait in
+ * a program that has not created a thread yet).  Idempotent. */
+void rt_diag_need_sysmon(void);
 /* sysmon: check for a deadlock (every G blocked on synchronisation and
  * nothing that could wake one).  Reports once per stuck state. */
 void rt_deadlock_check(int64_t now);

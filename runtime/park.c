@@ -27,6 +27,7 @@
 #include <errno.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 
 #define RT_NBUCKETS 1024
@@ -117,6 +118,10 @@ int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
 		      enum rt_waitreason why)
 {
 	struct rt_g *g = rt_getg();
+	/* the deadlock check runs in sysmon, which otherwise starts with the
+	 * first thread: a program that never made one can deadlock too */
+	if (__builtin_expect(!rt_load_relaxed(&rt_sched.sysmon_started), 0))
+		rt_diag_need_sysmon();
 	g->waithint = (uint8_t)why;
 	int r = rt_futex_wait_bitset(addr, val, deadline, ~0u);
 	g->waithint = WAIT_NONE;
