@@ -20,10 +20,10 @@
  * ts and dur are microseconds (3 decimals) since the trace started.
  *
  * Cost.  Off: every hook is `if (rt_trace_on)` on a byte that never
- * changes after start-up.  On: an event is ~48 bytes appended to the
- * M's own buffer (owner M only, no atomics) plus one clock read; a full
- * buffer (4096 events) is formatted and written by its M under
- * trace_lock.  An event from a signal handler that interrupted the same
+ * changes after start-up.  On: an event is ~64 bytes appended to the
+ * M's own buffer (owner M only, no atomics) plus one rdtsc; a full buffer
+ * (4096 events) is handed to the writer thread, which formats and writes
+ * it under trace_lock (the M itself does when 8 buffers already wait).  An event from a signal handler that interrupted the same
  * M's append is dropped (busy flag).
  *
  * End.  rt_trace_finish (exit, fatal error, deadlock abort) flushes every
@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
@@ -59,7 +60,8 @@ struct trev {
 };
 
 struct rt_tracebuf {
-	rt_mutex lock;     /* flush: owner vs rt_trace_finish */
+	struct rt_tracebuf *next; /* writer queue / spare pool; qlock */
+	rt_mutex lock;     /* hand-off/flush: owner vs rt_trace_finish */
 	uint32_t busy;     /* owner M: inside rt_trace (signal reentry) */
 	uint32_t n;        /* events in ev; owner writes (release) */
 	struct trev ev[TRACE_BUF];
@@ -137,6 +139,13 @@ static inline void js(struct jw *w, const char *s)
 		w->b[w->n++] = *s++;
 }
 
+/* A string literal: one memcpy of a length known at compile time. */
+#define JSL(w, lit)                                                            \
+	do {                                                                   \
+		memcpy((w)->b + (w)->n, (lit), sizeof(lit) - 1);               \
+		(w)->n += sizeof(lit) - 1;                                     \
+	} while (0)
+
 static void ju(struct jw *w, uint64_t v)
 {
 	char t[24];
@@ -197,23 +206,23 @@ static const char *endname(uint32_t t)
 static void head(struct jw *w, const char *ph, const char *cat,
 		 const char *name, const struct trev *e, int lane, bool dur)
 {
-	js(w, ",\n{\"ph\":\"");
+	JSL(w, ",\n{\"ph\":\"");
 	js(w, ph);
 	if (ph[0] == 'i')
-		js(w, "\",\"s\":\"t");
-	js(w, "\",\"cat\":\"");
+		JSL(w, "\",\"s\":\"t");
+	JSL(w, "\",\"cat\":\"");
 	js(w, cat);
-	js(w, "\",\"name\":\"");
+	JSL(w, "\",\"name\":\"");
 	js(w, name);
-	js(w, "\",\"ts\":");
+	JSL(w, "\",\"ts\":");
 	jus(w, tsc_ns(e->ts) - trace_t0);
 	if (dur) {
-		js(w, ",\"dur\":");
+		JSL(w, ",\"dur\":");
 		jus(w, tsc_ns(e->ts + e->dur) - tsc_ns(e->ts));
 	}
-	js(w, ",\"pid\":1,\"tid\":");
+	JSL(w, ",\"pid\":1,\"tid\":");
 	ji(w, lane);
-	js(w, ",\"args\":{");
+	JSL(w, ",\"args\":{");
 }
 
 /* Append one event as JSON (at most ~400 bytes). */
@@ -229,56 +238,56 @@ static void fmt_ev(struct jw *w, const struct trev *e)
 		js(&t, e->name);
 		jc(&t, 0);
 		head(w, "X", "run", nm, e, e->lane, true);
-		js(w, "\"g\":");
+		JSL(w, "\"g\":");
 		ju(w, e->g);
-		js(w, ",\"m\":");
+		JSL(w, ",\"m\":");
 		ji(w, e->m);
-		js(w, ",\"end\":\"");
+		JSL(w, ",\"end\":\"");
 		js(w, endname(e->type));
-		js(w, "\",\"reason\":\"");
+		JSL(w, "\",\"reason\":\"");
 		if (e->type == TR_BLOCK)
 			js(w, rt_waitreason_name((int)e->arg));
-		js(w, "\"}}");
+		JSL(w, "\"}}");
 		return;
 	}
 	case TR_SYSRET:
 		head(w, "X", "syscall", "syscall", e, 1000 + e->m, true);
-		js(w, "\"g\":");
+		JSL(w, "\"g\":");
 		ju(w, e->g);
 		break;
 	case TR_POLL:
 		head(w, "X", "netpoll", "netpoll", e, 1000 + e->m, true);
-		js(w, "\"ready\":");
+		JSL(w, "\"ready\":");
 		ju(w, e->arg);
 		break;
 	case TR_HANDOFF:
 		head(w, "i", "sched", "handoff", e, 999, false);
-		js(w, "\"p\":");
+		JSL(w, "\"p\":");
 		ju(w, e->arg);
 		break;
 	case TR_CREATE:
 		head(w, "i", "sched", "create", e, e->lane, false);
-		js(w, "\"g\":");
+		JSL(w, "\"g\":");
 		ju(w, e->g);
-		js(w, ",\"parent\":");
+		JSL(w, ",\"parent\":");
 		ju(w, e->arg);
 		break;
 	case TR_UNBLOCK:
 		head(w, "i", "sched", "unblock", e, e->lane, false);
-		js(w, "\"g\":");
+		JSL(w, "\"g\":");
 		ju(w, e->g);
-		js(w, ",\"by\":");
+		JSL(w, ",\"by\":");
 		ju(w, e->arg);
 		break;
 	case TR_STACKGC:
 		head(w, "i", "sched", "stackgc", e, e->lane, false);
-		js(w, "\"bytes\":");
+		JSL(w, "\"bytes\":");
 		ju(w, e->arg);
 		break;
 	default:
 		return;
 	}
-	js(w, "}}");
+	JSL(w, "}}");
 }
 
 /* Format and write b's events; b->lock held. */
@@ -302,16 +311,103 @@ static void flush_locked(struct rt_tracebuf *b, uint32_t n)
 	rt_unlock(&trace_lock);
 }
 
+static struct rt_tracebuf *rawbuf(void)
+{
+	long a = rt_syscall6(SYS_mmap, 0, (long)sizeof(struct rt_tracebuf),
+			     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+	return a < 0 && a > -4096 ? NULL : (struct rt_tracebuf *)a;
+}
+
+/*
+ * The writer thread.  A full buffer is handed to it (queue, futex wake)
+ * and its M goes on with a spare one, so formatting and write(2) happen on
+ * another CPU when there is one.  At most MAXQ buffers wait; beyond that
+ * (a writer that cannot keep up) the M formats its buffer itself, which
+ * bounds memory and slows the program instead of losing events.
+ * rt_trace_finish stops the writer (after it drained the queue) before it
+ * writes the partial buffers and the closing bracket.
+ */
+#define MAXQ 8
+
+static rt_mutex qlock;              /* guards qhead/qtail/nq/pool */
+static struct rt_tracebuf *qhead, *qtail, *pool;
+static int nq;
+static uint32_t qseq;               /* atomic futex word: work or stop */
+static uint32_t wstop, wdone;       /* atomic */
+static uint8_t have_writer;         /* set once at init */
+static uint8_t closing;             /* atomic: finish in progress */
+
+static struct rt_tracebuf *take_spare(void)
+{
+	rt_lock(&qlock);
+	if (nq >= MAXQ) {
+		rt_unlock(&qlock);
+		return NULL;
+	}
+	struct rt_tracebuf *f = pool;
+	if (f)
+		pool = f->next;
+	rt_unlock(&qlock);
+	return f ? f : rawbuf();
+}
+
+static void enqueue(struct rt_tracebuf *b)
+{
+	b->next = NULL;
+	rt_lock(&qlock);
+	if (qtail)
+		qtail->next = b;
+	else
+		qhead = b;
+	qtail = b;
+	nq++;
+	rt_unlock(&qlock);
+	rt_xadd(&qseq, 1u);
+	rt_futex_wake_os(&qseq, 1);
+}
+
+static void *writer(void *arg)
+{
+	uint64_t all = ~0ull & ~((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1)));
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+	for (;;) {
+		uint32_t seq = rt_load(&qseq);
+		rt_lock(&qlock);
+		struct rt_tracebuf *b = qhead;
+		if (b) {
+			qhead = b->next;
+			if (!qhead)
+				qtail = NULL;
+			nq--;
+		}
+		rt_unlock(&qlock);
+		if (!b) {
+			if (rt_load(&wstop))
+				break;
+			rt_futex_wait_os(&qseq, seq, -1);
+			continue;
+		}
+		flush_locked(b, TRACE_BUF);
+		rt_store_rel(&b->n, 0u);
+		rt_lock(&qlock);
+		b->next = pool;
+		pool = b;
+		rt_unlock(&qlock);
+	}
+	rt_store(&wdone, 1u);
+	rt_futex_wake_os(&wdone, 1);
+	return NULL;
+}
+
 static struct rt_tracebuf *newbuf(int lane, const char *name)
 {
 	if (rt_syscall0(SYS_getpid) != trace_pid) { /* a fork child */
 		rt_store(&finished, true);
 		return NULL;
 	}
-	long a = rt_syscall6(SYS_mmap, 0, (long)sizeof(struct rt_tracebuf),
-			     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			     -1, 0);
-	if (a < 0 && a > -4096)
+	long a = (long)rawbuf();
+	if (!a)
 		return NULL;
 	char meta[256];
 	int k = rt_snprintf(meta, sizeof meta,
@@ -327,24 +423,39 @@ static struct rt_tracebuf *newbuf(int lane, const char *name)
 	return (struct rt_tracebuf *)a;
 }
 
-static void append(struct rt_tracebuf *b, const struct trev *e)
+/* Append to *slot (the M's buffer, or sysmon's); a full buffer goes to
+ * the writer and *slot gets a spare, or is written here. */
+static void append(struct rt_tracebuf **slot, const struct trev *e)
 {
+	struct rt_tracebuf *b = *slot;
 	uint32_t n = b->n;
 	b->ev[n] = *e;
 	rt_store_rel(&b->n, n + 1); /* pairs with rt_trace_finish */
-	if (n + 1 == TRACE_BUF) {
-		/* a fork child: drop, and never touch locks another thread of
-		 * the parent may have held at the fork */
-		if (rt_syscall0(SYS_getpid) != trace_pid) {
-			rt_store(&finished, true);
-			return;
-		}
-		rt_lock(&b->lock);
-		flush_locked(b, TRACE_BUF);
-		if (!rt_load(&finished))
-			rt_store_rel(&b->n, 0u);
-		rt_unlock(&b->lock);
+	if (n + 1 < TRACE_BUF)
+		return;
+	/* a fork child: drop, and never touch locks another thread of the
+	 * parent may have held at the fork */
+	if (rt_syscall0(SYS_getpid) != trace_pid) {
+		rt_store(&finished, true);
+		return;
 	}
+	rt_lock(&b->lock);
+	if (rt_load(&finished)) { /* too late: keep it, drop what follows */
+		rt_unlock(&b->lock);
+		return;
+	}
+	struct rt_tracebuf *f = have_writer && !rt_load(&closing) ? take_spare()
+								  : NULL;
+	if (f) {
+		rt_store(slot, f);
+		b->busy = 0; /* the writer's now: rt_trace must not touch it */
+		rt_unlock(&b->lock);
+		enqueue(b);
+		return;
+	}
+	flush_locked(b, TRACE_BUF);
+	rt_store_rel(&b->n, 0u);
+	rt_unlock(&b->lock);
 }
 
 void rt_trace(struct rt_m *m, int ev, struct rt_g *g, uint64_t arg)
@@ -400,9 +511,10 @@ void rt_trace(struct rt_m *m, int ev, struct rt_g *g, uint64_t arg)
 		break;
 	}
 	}
-	append(b, &e);
+	append(&m->tb, &e);
 out:
-	b->busy = 0;
+	if (m->tb == b) /* else append handed b to the writer */
+		b->busy = 0;
 }
 
 void rt_trace_poll(struct rt_m *m, int64_t start, int n)
@@ -428,7 +540,7 @@ void rt_trace_sysmon(int ev, uint64_t arg)
 		return;
 	struct trev e = {.ts = stamp(), .arg = arg, .lane = 999,
 			 .m = -1, .type = (uint32_t)ev};
-	append(sysmon_tb, &e);
+	append(&sysmon_tb, &e);
 }
 
 static void finish_buf(struct rt_tracebuf *b)
@@ -448,8 +560,19 @@ void rt_trace_finish(void)
 		rt_store(&finished, true);
 		return;
 	}
+	/* no more hand-offs; let the writer drain its queue and stop (the
+	 * events it holds are older than the Ms' partial buffers) */
+	rt_store(&closing, (uint8_t)1);
+	if (have_writer) {
+		rt_store(&wstop, 1u);
+		rt_xadd(&qseq, 1u);
+		rt_futex_wake_os(&qseq, 1);
+		int64_t until = rt_nanotime() + 5000000000;
+		while (!rt_load(&wdone) && rt_nanotime() < until)
+			rt_futex_wait_os(&wdone, 0, 100000000);
+	}
 	for (struct rt_m *m = rt_load(&rt_sched.allm); m; m = m->alllink)
-		finish_buf(m->tb);
+		finish_buf(rt_load(&m->tb));
 	finish_buf(sysmon_tb);
 	rt_lock(&trace_lock);
 	if (!finished && rt_syscall0(SYS_getpid) != trace_pid) {
@@ -516,4 +639,6 @@ void rt_trace_init(const char *path)
 		wr(b, (size_t)k);
 	}
 	rt_trace_on = 1;
+	if (rt_os.thread_create(writer, NULL, 64 * 1024 + rt_tls.static_size) == 0)
+		have_writer = 1;
 }
