@@ -5,6 +5,8 @@
 #                   run the Check unit tests and the program tests
 #   make demo       the main job: see README.md
 #   make bench      benchmarks, native vs greenrun side by side
+#   make dump-echo  `greenrun dump` of the echo server at 10,000 connections
+#   make trace-screenshot   trace the echo demo, HTML timeline, Chromium PNG
 #   make install PREFIX=/usr/local
 #
 # Build knobs: RUNQ_SIZE (local run queue ring, power of 2), DEBUG=1 (-O0).
@@ -25,7 +27,7 @@ CFLAGS_COMMON := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
 LIB_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fexceptions -Iruntime -Ishim
 LIB_LDFLAGS := -shared -Wl,--version-script=$(BUILD)/exports.map -Wl,-z,now \
-	-Wl,-z,noexecstack -ldl -lgcc_s
+	-Wl,-z,noexecstack -ldl -lgcc_s -lunwind
 
 RT_SRCS   := $(wildcard runtime/*.c)
 RT_ASM    := $(wildcard runtime/arch/x86_64/*.S)
@@ -36,9 +38,15 @@ HDRS      := $(wildcard runtime/*.h shim/*.h)
 
 LIB      := $(BUILD)/libgreenrun.so
 LAUNCHER := $(BUILD)/greenrun
+CTL      := $(BUILD)/greenrun-ctl
 
-.PHONY: all check deps unit progs demo bench install clean
-all: $(LIB) $(LAUNCHER)
+.PHONY: all check deps unit progs demo bench install clean dump-echo trace-screenshot
+VIEWER   := $(BUILD)/trace-viewer.html
+all: $(LIB) $(LAUNCHER) $(CTL) $(VIEWER)
+
+$(VIEWER): scripts/trace-viewer.html
+	@mkdir -p $(BUILD)
+	cp $< $@
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -64,6 +72,11 @@ $(LAUNCHER): scripts/greenrun.in Makefile
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBDIR@|$(abspath $(BUILD))|g' $< > $@
 	chmod +x $@
 
+# The launcher's helper for `greenrun dump PID` (a plain program).
+$(CTL): scripts/greenrun-ctl.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< -o $@
+
 # ---- tests -------------------------------------------------------------
 deps:
 	@scripts/install-deps
@@ -74,7 +87,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Unit tests link runtime/ statically through its internals (never the shim).
 $(BUILD)/unit-tests: $(UNIT_SRCS) $(RT_OBJS) $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -ftls-model=initial-exec -Iruntime $(CHECK_CFLAGS) \
-		$(UNIT_SRCS) $(RT_OBJS) -o $@ $(CHECK_LIBS) -ldl -lpthread
+		$(UNIT_SRCS) $(RT_OBJS) -o $@ $(CHECK_LIBS) -ldl -lpthread -lunwind
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
@@ -93,9 +106,18 @@ demo: all
 bench: all
 	bench/run.sh
 
+# Diagnostics acceptance scripts (issue #5); too heavy for `make check`.
+dump-echo: all
+	scripts/dump-echo.sh
+
+trace-screenshot: all
+	scripts/trace-screenshot.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenrun.so
+	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/lib/greenrun-ctl
+	install -m 644 $(VIEWER) $(DESTDIR)$(PREFIX)/lib/trace-viewer.html
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBDIR@|$(PREFIX)/lib|g' \
 		scripts/greenrun.in > $(DESTDIR)$(PREFIX)/bin/greenrun
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/greenrun

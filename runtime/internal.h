@@ -137,6 +137,7 @@ void rt_sig_dispatch(void);
 bool rt_sig_deliverable(struct rt_g *g);
 /* Send our marked SIGURG to m: it preempts or delivers signals there. */
 void rt_sig_kick_m(struct rt_m *m);
+void rt_sig_kick_tid(pid_t tid);
 void rt_sig_fork_child(void);
 /* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
 void rt_apply_kmask(struct rt_m *m);

@@ -91,6 +91,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 #include "rt_netpoll.h"
 #include "sys.h"
@@ -392,6 +393,7 @@ static int park_pw(struct pollwait *w, int64_t deadline)
 	struct rt_g *g = w->g;
 	int res = RT_WOKEN;
 	rt_xadd(&nwaiters, 1);
+	g->m->npollwait++; /* statistics; owner M */
 	rt_lock(&w->lock);
 	if (w->fired) {
 		rt_unlock(&w->lock);
@@ -414,6 +416,9 @@ static int wait_reqs(struct rt_pollreq *r, int n, struct pollnode *nodes,
 		return ETIMEDOUT;
 	struct pollwait w = {.g = rt_getg()};
 	int used = 0, err = 0;
+	/* for thread dumps (dump.c) */
+	w.g->waitfd = n == 1 ? r[0].fd : -n;
+	w.g->waitmodes = n == 1 ? (uint8_t)r[0].modes : 0;
 	bool early = false;
 	for (int i = 0; i < n && !early; i++) {
 		if (r[i].fd < 0 || !(r[i].modes & (RT_POLL_R | RT_POLL_W)))
@@ -565,6 +570,7 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 {
 	struct epoll_event evs[NEVENTS];
 	struct glist gl = {NULL, 0};
+	int64_t t0 = rt_trace_on && delay != 0 ? rt_trace_stamp() : 0;
 	long r = epoll_wait_ns(evs, delay);
 	for (long i = 0; i < r; i++) {
 		if (evs[i].data.u64 == BREAK_DATA) {
@@ -575,6 +581,8 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 		}
 		pd_event(evs[i].data.u64, evs[i].events, &gl);
 	}
+	if (t0) /* blocking polls only: the timeline's "netpoll" spans */
+		rt_trace_poll(rt_getm(), t0, gl.n);
 	*n = gl.n;
 	return gl.head;
 }

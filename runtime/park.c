@@ -27,6 +27,7 @@
 #include <errno.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 
 #define RT_NBUCKETS 1024
@@ -112,7 +113,8 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 		b->head = g;
 	b->tail = g;
 	rt_prepare_wait(g);
-	int r = rt_park(unlock_bucket, b, WAIT_FUTEX, deadline);
+	int r = rt_park(unlock_bucket, b, g->waithint ? g->waithint : WAIT_FUTEX,
+			deadline);
 	if (r == RT_TIMEDOUT || r == RT_INTR) {
 		/* a waker that found us claimed already (its rt_wake failed)
 		 * did not count us and went on to the next waiter */
@@ -123,6 +125,20 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 		return r == RT_INTR ? EINTR : ETIMEDOUT;
 	}
 	return 0;
+}
+
+int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
+		      enum rt_waitreason why)
+{
+	struct rt_g *g = rt_getg();
+	/* the deadlock check runs in sysmon, which otherwise starts with the
+	 * first thread: a program that never made one can deadlock too */
+	if (__builtin_expect(!rt_load_relaxed(&rt_sched.sysmon_started), 0))
+		rt_diag_need_sysmon();
+	g->waithint = (uint8_t)why;
+	int r = rt_futex_wait_bitset(addr, val, deadline, ~0u);
+	g->waithint = WAIT_NONE;
+	return r;
 }
 
 int rt_futex_wake(uint32_t *addr, int n)

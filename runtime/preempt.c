@@ -26,6 +26,9 @@
  * running G (g->asyncsig).  Our handler keeps SA_RESTART, so a system call
  * it interrupts is restarted, never failed with EINTR; the scheduler keeps
  * SIGURG unblocked on every M.
+ * The same handler takes `greenrun dump PID` requests: a SIGURG sent with
+ * sigqueue() (si_code SI_QUEUE) carrying RT_DUMP_MAGIC in si_value.sival_int
+ * (dump.c), told apart from our kicks by their pointer marker.
  *
  * Rejected: preemption only at function calls or back-edges (needs
  * compiler cooperation: we run unmodified binaries); a plain yield in the
@@ -42,6 +45,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -120,12 +124,20 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 			return;
 		rt_store(&g->preempt, true);
 		rt_xadd(&rt_sched.nwakepreempt, 1);
+	} else if (si->si_code == SI_QUEUE &&
+		   si->si_value.sival_int == RT_DUMP_MAGIC) {
+		/* `greenrun dump PID`: sigqueue() with our magic (dump.c) */
+		rt_dump_request(si->si_pid, DUMP_REQUEST);
+		if (!rt_load(&rt_sched.sysmon_started)) /* no thread yet */
+			rt_dump_serve();
+		return;
 	} else if (!rt_sig_is_kick(si)) { /* the program's SIGURG */
 		if (rt_sighooks.foreign)
 			rt_sighooks.foreign(sig, si, ucv);
 		return;
 	}
 	ucontext_t *uc = ucv;
+	rt_traceback_signal(ucv); /* a dump asked for this M's stack */
 	struct rt_g *g = rt_getg();
 	if (!g || g->isg0)
 		return;
@@ -138,8 +150,9 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 		return;
 	/* room for the gap, 16 registers and the XSAVE area */
 	size_t need = RT_PREEMPT_GAP + 16 * 8 + rt_xsave_size + 1024;
-	if (!g->ismain && sp - need < g->stk.lo)
-		return;
+	if (sp >= g->stk.hi || sp < g->stk.lo || sp - need < g->stk.lo)
+		return; /* off its stack (a handler on the signal stack), or
+			   too close to the bottom */
 	rt_store(&g->preempt, false);
 	g->asyncsig = sg;
 	g->asyncpre = pre;
@@ -173,7 +186,8 @@ void rt_preempt_init(void)
 {
 	rt_preempt_ns = rt_env_int("GREENRUN_PREEMPT_MS", 10, 0, 100000) * 1000000;
 	dl_iterate_phdr(text_cb, (void *)(uintptr_t)rt_preempt_init);
-	/* installed even with preemption off: it also delivers signals */
+	/* installed even with preemption off: it also delivers signals and
+	 * serves dump requests (then nothing is ever marked g->preempt) */
 	unsigned a, b, c, d;
 	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 26)) &&
 	    (c & (1u << 27)) && __get_cpuid_count(0xd, 0, &a, &b, &c, &d) &&

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -574,6 +575,8 @@ static void prepare_run(struct rt_m *m, struct rt_g *g)
 	g->m = m;
 	m->curg = g;
 	m->p->schedtick++;
+	m->nswitch++; /* statistics */
+	RT_TRACE(m, TR_START, g, 0);
 }
 
 static void execute(struct rt_m *m, struct rt_g *g)
@@ -667,6 +670,8 @@ int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline)
 	struct rt_g *g = rt_getg();
 	struct parkargs pa = {f, arg, deadline};
 	g->waitreason = (uint8_t)why;
+	g->waitsince = rt_coarsetime(); /* for dumps */
+	RT_TRACE(g->m, TR_BLOCK, g, (uint64_t)why);
 	mcall(park_m, &pa);
 	g->waitreason = WAIT_NONE;
 	if (deadline >= 0)
@@ -679,6 +684,7 @@ bool rt_wake_claim(struct rt_g *g, int res)
 	if (!rt_cas(&g->wakeup, 0u, 1u))
 		return false;
 	g->wakeres = res;
+	RT_TRACE(rt_getm(), TR_UNBLOCK, g, 0);
 	return true;
 }
 
@@ -687,6 +693,7 @@ bool rt_wake(struct rt_g *g, int res)
 	if (!rt_cas(&g->wakeup, 0u, 1u))
 		return false;
 	g->wakeres = res;
+	RT_TRACE(rt_getm(), TR_UNBLOCK, g, 0);
 	ready(g);
 	return true;
 }
@@ -717,8 +724,10 @@ static void gosched_m(struct rt_g *g, void *arg)
 
 void rt_yield(void)
 {
-	if (!rt_cannot_park())
-		mcall(gosched_m, NULL);
+	if (rt_cannot_park())
+		return;
+	RT_TRACE(rt_getm(), TR_YIELD, rt_getg(), 0);
+	mcall(gosched_m, NULL);
 }
 
 /* A preempted G goes to the global queue, through g0 (so findrunnable
@@ -731,7 +740,11 @@ static void gopreempt_m(struct rt_g *g, void *arg)
 	rt_unlock(&rt_sched.lock);
 }
 
-void rt_gopreempt(void) { mcall(gopreempt_m, NULL); }
+void rt_gopreempt(void)
+{
+	RT_TRACE(rt_getm(), TR_PREEMPT, rt_getg(), 0);
+	mcall(gopreempt_m, NULL);
+}
 
 /* ---- system calls: handoff (Go's entersyscall/exitsyscall) ---------- */
 
@@ -742,6 +755,7 @@ void rt_entersyscall(void)
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->p;
 	m->oldp = p;
+	RT_TRACE(m, TR_SYSCALL, m->curg, 0);
 	rt_store_relaxed(&p->syscalltick, p->syscalltick + 1);
 	rt_store_rel(&p->status, (uint32_t)P_SYSCALL); /* sysmon may take it */
 }
@@ -771,6 +785,7 @@ void rt_exitsyscall(void)
 	struct rt_m *m = rt_getm();
 	struct rt_p *p = m->oldp;
 	m->oldp = NULL;
+	RT_TRACE(m, TR_SYSRET, m->curg, 0);
 	if (rt_cas(&p->status, (uint32_t)P_SYSCALL, (uint32_t)P_RUNNING))
 		return; /* fast path: nobody took our P */
 	m->p = NULL; /* sysmon handed it to someone else */
@@ -886,8 +901,9 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	rt_store(&g->magic, RT_G_MAGIC);
 	rt_store(&g->status, (uint32_t)G_RUNNABLE);
 	allg_add(g);
-	rt_xadd(&rt_sched.nlive, 1);
+	rt_stats_spawn(rt_xadd(&rt_sched.nlive, 1));
 	rt_xadd(&rt_sched.ngcreated, 1);
+	RT_TRACE(rt_getm(), TR_CREATE, g, self->goid);
 	if (out)
 		*out = g;
 	if (!rt_load(&rt_sched.sysmon_started) &&
@@ -922,6 +938,7 @@ void rt_gexit(void *retval)
 	/* POSIX: the last thread to end makes the process exit(0). */
 	if (rt_xadd(&rt_sched.nlive, -1) == 0)
 		exit(0);
+	RT_TRACE(g->m, TR_END, g, 0);
 	mcall(goexit_m, NULL);
 	rt_throw("a dead G was resumed");
 }
@@ -1052,6 +1069,20 @@ struct rt_g *rt_user_find(uintptr_t addr, bool *in_guard)
 	}
 	rt_unlock(&userlock);
 	return found;
+}
+
+/* dump.c: G1 and the Gs on program-provided stacks, then every slot G
+ * (best effort: skips the user-stack list when its lock is busy). */
+void rt_foreach_g(void (*fn)(struct rt_g *g, void *arg), void *arg)
+{
+	if (rt_load(&g1.magic) == RT_G_MAGIC)
+		fn(&g1, arg);
+	if (rt_trylock(&userlock)) {
+		for (size_t i = 0; i < nusergs; i++)
+			fn(usergs[i], arg);
+		rt_unlock(&userlock);
+	}
+	rt_stack_foreach(fn, arg);
 }
 
 struct rt_g *rt_g_special(void *tp)
@@ -1267,6 +1298,7 @@ const char *rt_init(void)
 	rt_preempt_init();
 	rt_preempt_minit(&m0);
 	started = true;
+	rt_diag_init();
 	return NULL;
 }
 

@@ -140,6 +140,9 @@ struct rt_sighooks {
 	/* A SIGSEGV/SIGBUS that is not a stack overflow: run the program's
 	 * handler (true) or ask for the default action (false). */
 	bool (*fault)(int sig, siginfo_t *si, void *uc);
+	/* Has the program a handler installed for any signal? (the
+	 * deadlock check: a handler may post a semaphore) */
+	bool (*has_handlers)(void);
 	/* Called on the G at an asynchronous delivery point (program code
 	 * was interrupted there): asynchronous cancellation acts here. */
 	void (*async_point)(void);
@@ -268,6 +271,10 @@ int rt_futex_wake(uint32_t *addr, int n);
 int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 			 uint32_t bits);
 int rt_futex_wake_bitset(uint32_t *addr, int n, uint32_t bits);
+/* rt_futex_wait saying what the wait is for (WAIT_MUTEX, WAIT_COND, ...):
+ * thread dumps show it and the deadlock check relies on it. */
+int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
+		      enum rt_waitreason why);
 
 /* Number of Ps (GREENRUN_PROCS); immutable after rt_init. */
 static inline int rt_nprocs(void) { return rt_sched.nprocs; }

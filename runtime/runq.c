@@ -163,6 +163,7 @@ struct rt_g *rt_runqsteal(struct rt_p *p, struct rt_p *v, bool stealnext)
 	uint32_t n = runqgrab(v, p->runq, t, stealnext);
 	if (n == 0)
 		return NULL;
+	p->nsteal += n; /* statistics; owner M */
 	n--;
 	struct rt_g *g = p->runq[(t + n) & RQ_MASK];
 	if (n == 0)

@@ -154,7 +154,9 @@ static void notify(struct rt_g *g, struct wakelist *wl)
 	/* RUNNABLE: sysmon kicks it once it runs program code again */
 }
 
-void rt_sig_kick_m(struct rt_m *m)
+void rt_sig_kick_m(struct rt_m *m) { rt_sig_kick_tid(m->tid); }
+
+void rt_sig_kick_tid(pid_t tid)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
@@ -162,7 +164,7 @@ void rt_sig_kick_m(struct rt_m *m)
 	si.si_code = SI_QUEUE;
 	si.si_pid = (pid_t)rt_syscall0(SYS_getpid);
 	si.si_value.sival_ptr = (void *)&rt_sig_kick_m; /* our marker */
-	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, m->tid, SIGURG, &si);
+	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, tid, SIGURG, &si);
 }
 
 bool rt_sig_is_kick(const siginfo_t *si)

@@ -18,12 +18,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "diag.h"
 #include "internal.h"
 
 #define ALTSTACK_BYTES (64 * 1024)
 
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
+	rt_dump_fault(); /* a dump reading a stack that changed: back to it */
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	bool in_guard = false;
 	struct rt_g *g = rt_stack_find(addr, &in_guard);
@@ -34,6 +36,8 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 			  (unsigned long)g->goid, g->name,
 			  (unsigned long)g->stk.reqsize, (void *)addr,
 			  (void *)g->stk.lo, (void *)g->stk.hi);
+		/* a fatal error: show every thread (on the signal stack) */
+		rt_dump(2, DUMP_FATAL, "stack overflow");
 	} else if (rt_sighooks.fault && rt_sighooks.fault(sig, si, uc)) {
 		return; /* the program's handler ran */
 	}

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 
 #define RT_PAGE 4096ul
@@ -265,6 +266,7 @@ struct rt_g *rt_stack_alloc(size_t stack, size_t guard, int *err)
 		rt_tls_set_tcache(tp, fs.tcache, fs.arena);
 	memset(g, 0, offsetof(struct rt_g, shim));
 	fill_stk(g, fs.base, c, tp, hi, guarded);
+	rt_stats_stack((int64_t)c->slotsize);
 	return g;
 }
 
@@ -282,6 +284,12 @@ void rt_stack_free_slot(struct rt_slotclass *c, uintptr_t base, void *tp,
 	if (trim && tp) {
 		rt_tls_get_tcache(tp, &fs.tcache, &fs.arena);
 		rt_tls_release(tp);
+	}
+	if (trim || deep) {
+		rt_xadd(&rt_stats.nstackgc, 1);
+		struct rt_g *cur = rt_getg();
+		RT_TRACE(cur ? cur->m : NULL, TR_STACKGC, NULL,
+			 trim ? c->slotsize : g->stk.hi - g->stk.lo);
 	}
 	if (trim) {
 		fs.trimmed = true;
@@ -367,6 +375,7 @@ void rt_stack_free(struct rt_g *g)
 		return;
 	}
 	bool deep = g->minsp && g->minsp < g->stk.hi - RT_DEEP_BYTES;
+	rt_stats_stack(-(int64_t)g->stk.cls->slotsize);
 	rt_stack_free_slot(g->stk.cls, g->stk.base, g->tp, g, deep,
 			   g->stk.guard != 0);
 }
@@ -423,4 +432,28 @@ bool rt_addr_is_stack(uintptr_t addr)
 		if (addr >= chunks[i].base && addr < chunks[i].end)
 			return true;
 	return false;
+}
+
+/* dump.c: call fn for every live G in a slot (RT_G_MAGIC set), without
+ * locks.  Only carved slots are read (below the class's cursor in its
+ * newest chunk); trimmed slots read as zeros. */
+void rt_stack_foreach(void (*fn)(struct rt_g *g, void *arg), void *arg)
+{
+	size_t n = rt_load(&nchunks);
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk *ch = &chunks[i];
+		size_t ss = ch->cls->slotsize;
+		uintptr_t end = ch->end;
+		uintptr_t cur = rt_load_relaxed(&ch->cls->cur);
+		if (cur >= ch->base && cur <= ch->end)
+			end = cur;
+		for (uintptr_t b = ch->base; b + ss <= end; b += ss) {
+			uintptr_t hi;
+			void *tp;
+			struct rt_g *g = rt_tls_layout(b + ss, &tp, &hi);
+			if (rt_load_relaxed(&g->magic) == RT_G_MAGIC &&
+			    !g->isg0)
+				fn(g, arg);
+		}
+	}
 }

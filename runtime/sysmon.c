@@ -17,6 +17,10 @@
  * at once through rt_sig_note) and kicks running Gs that have signals to
  * take (sig.c).
  *
+ * And the diagnostics (diag.h): it serves `greenrun dump` and SIGQUIT
+ * dump requests, prints GREENRUN_SCHEDTRACE lines and checks for
+ * deadlocks, each round.
+ *
  * Sleep: 20 us while it finds work to do; after 50 idle rounds the
  * interval doubles up to 10 ms (so a CPU-bound G is preempted 10-20 ms
  * after it started).
@@ -29,6 +33,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "diag.h"
 #include "internal.h"
 #include "sys.h"
 #include <sys/syscall.h>
@@ -102,6 +107,7 @@ static void *sysmon(void *arg)
 		rt_sig_dispatch();
 		int64_t now = rt_nanotime();
 		int retaken = 0;
+		rt_diag_poll(now); /* dumps, schedtrace, deadlock check */
 		for (int i = 0; i < rt_sched.nprocs; i++) {
 			struct rt_p *p = &rt_sched.allp[i];
 			uint32_t st = rt_load(&p->status);
@@ -133,6 +139,8 @@ static void *sysmon(void *arg)
 				   (uint32_t)P_IDLE)) {
 				seen[i].since = 0;
 				rt_xadd(&rt_sched.nhandoff, 1);
+				if (rt_trace_on)
+					rt_trace_sysmon(TR_HANDOFF, (uint64_t)i);
 				rt_handoffp(p);
 				retaken++;
 			}

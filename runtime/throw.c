@@ -6,7 +6,7 @@
  * system call, so it is safe in signal handlers, on g0, and while runtime
  * locks are held; it never touches errno.
  * rt_throw prints "greenrun: fatal error: MSG" naming the current thread
- * and M, then aborts (SIGABRT).  As Go's throw (HACKING.md): for broken
+ * and M, dumps every thread (dump.c), then aborts (SIGABRT).  As Go's throw (HACKING.md): for broken
  * invariants, never for program errors.
  */
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 
+#include "diag.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -118,6 +119,8 @@ void rt_throw(const char *msg)
 	char who[128];
 	rt_describe_current(who, sizeof who);
 	rt_printf("greenrun: fatal error: %s\ngreenrun: in %s\n", msg, who);
+	rt_dump(2, DUMP_FATAL, msg); /* every G's stack (dump.c) */
+	rt_trace_finish();
 	/* abort() may run atexit-free paths only; it is what we want. */
 	signal(SIGABRT, SIG_DFL);
 	abort();

@@ -80,6 +80,14 @@ enum rt_waitreason {
 	WAIT_IO,
 	WAIT_SYNC,
 	WAIT_SIGNAL,
+	/* What a futex-style wait is for, passed by shim/ (dump.c names them;
+	 * the deadlock check counts them as "only another thread wakes it"). */
+	WAIT_MUTEX,
+	WAIT_COND,
+	WAIT_RWLOCK,
+	WAIT_BARRIER,
+	WAIT_SEM,
+	WAIT_NREASONS,
 };
 
 struct rt_p;
@@ -124,7 +132,8 @@ struct rt_g {
 	bool preempt;            /* atomic: sysmon asks it to yield (preempt.c) */
 	void *tp;                /* TCB address; also the pthread_t */
 	struct rt_stack stk;
-	int64_t waitsince;       /* ns when it last parked (diagnostics) */
+	int64_t waitsince;       /* rt_coarsetime() when it last parked
+				    (rt_park; read racily by dump.c) */
 	uintptr_t minsp;         /* lowest sp seen at switch-out */
 
 	/* entry point (set by rt_spawn, read once by the G) */
@@ -138,6 +147,12 @@ struct rt_g {
 	struct rt_g *waitnext;   /* link in a wait queue (guarded by its lock) */
 	void *waitaddr;          /* key of the wait queue it is on */
 	uint32_t waitbits;       /* futex bitset it waits for (park.c) */
+	uint8_t waithint;        /* enum rt_waitreason for the next futex
+				    park (G itself; rt_futex_wait_why) */
+	int32_t waitfd;          /* netpoll: the fd of a one-fd wait, or -n
+				    for a wait on n fds; G itself, read
+				    racily by dump.c */
+	uint8_t waitmodes;       /* netpoll: RT_POLL_R/W of that wait */
 
 	/* lifecycle, guarded by joinlock */
 	rt_mutex joinlock;
@@ -179,6 +194,7 @@ struct rt_p {
 	struct rt_p *link;       /* sched.pidle list; guarded by sched.lock */
 	uint32_t schedtick;      /* owner M only; read racily by sysmon */
 	uint32_t syscalltick;    /* owner M increments per syscall; sysmon reads */
+	uint64_t nsteal;         /* Gs this P stole (owner M; stats.c reads) */
 
 	/* Local run queue: single producer (owner), many consumers (stealers).
 	 * head is advanced by CAS (consumers); tail stored by owner (release).
@@ -226,6 +242,20 @@ struct rt_m {
 	 * falls due while a G runs.  Owner M only. */
 	int ptimer;              /* kernel timer id, -1: none */
 	int64_t ptimer_when;     /* armed deadline (ns), 0: disarmed */
+	/* diagnostics (stats.c, trace.c); owner M only, read racily */
+	uint64_t nswitch;        /* Gs this M started running */
+	uint64_t npollwait;      /* netpoll parks of Gs on this M */
+	struct rt_tracebuf *tb;  /* trace buffer, NULL when tracing is off */
+	int64_t tr_runstart;     /* trace: when curg started running */
+	int64_t tr_sysstart;     /* trace: when curg entered a syscall */
+	/* The running G's stack for a dump (traceback.c): the dumper sets
+	 * tbg and tbreq, then signals this M; its SIGURG handler unwinds the
+	 * interrupted context into tbips/tbn and stores tbdone = tbreq. */
+	struct rt_g *tbg;        /* atomic; dumper writes */
+	uint32_t tbreq;          /* atomic; dumper writes */
+	uint32_t tbdone;         /* atomic; handler writes (release) */
+	int32_t tbn;             /* handler writes before tbdone */
+	uintptr_t tbips[32];     /* RT_TB_FRAMES; handler writes */
 };
 
 struct rt_sched {

@@ -74,7 +74,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	if (e)
 		return e;
 	int r = SHIM_INTR(shim_wait_word(SEQ(c), seen, deadline,
-					 FLAGS(c) & C_PSHARED));
+					 FLAGS(c) & C_PSHARED, WAIT_COND));
 	if (r == EAGAIN) /* signalled before we slept: a normal wake-up */
 		r = 0;
 	bool intr = r == EINTR;

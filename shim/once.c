@@ -54,7 +54,7 @@ EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))
 						 __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
 			continue;
-		rt_futex_wait(w, v | ONCE_WAITERS, -1);
+		rt_futex_wait_why(w, v | ONCE_WAITERS, -1, WAIT_ONCE);
 	}
 }
 

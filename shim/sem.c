@@ -103,7 +103,7 @@ static int sem_wait_common(sem_t *sem, int64_t deadline)
 		if (try_take(s, 1 + NWAITERS_ONE))
 			return 0;
 		int e = SHIM_INTR(shim_wait_word(value_word(s), 0, deadline,
-						 s->private != 0));
+						 s->private != 0, WAIT_SEM));
 		if (e == EINTR) {
 			__atomic_sub_fetch(&s->data, NWAITERS_ONE,
 					   __ATOMIC_RELAXED);

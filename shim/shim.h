@@ -219,7 +219,8 @@ int shim_sleep_until(int64_t dl, struct timespec *rem);
 /* wait.c: wait on / wake a word of a program object (green, or kernel
  * futex when shared); returns 0, EAGAIN (value differed) or ETIMEDOUT.
  * shim_ilock: a short in-object lock (never held across a park). */
-int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared);
+int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared,
+		   enum rt_waitreason why);
 void shim_wake_word(uint32_t *w, int n, bool shared);
 void shim_ilock(uint32_t *w, bool shared);
 void shim_iunlock(uint32_t *w, bool shared);

@@ -227,6 +227,17 @@ static void tramp(int sig, siginfo_t *si, void *ucv)
 	errno = saved;
 }
 
+/* rt_sighooks.has_handlers */
+static bool hook_has_handlers(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		void *h = acts[sig].handler;
+		if (h != SIG_DFL && h != SIG_IGN)
+			return true;
+	}
+	return false;
+}
+
 /* rt_sighooks.foreign: a SIGURG that is not the runtime's. */
 static void hook_foreign(int sig, siginfo_t *si, void *uc)
 {
@@ -554,10 +565,12 @@ static int suspend_with(uint64_t mask)
 		int f = rt_sigcheck();
 		if (f & RT_SIG_RAN)
 			break;
+		/* a wait for no signal at all: only an interruption (a
+		 * handler to run) ends it; dumps show "signal wait" */
+		int sig;
 		bool was = rt_intr(true);
-		int e = rt_sleep_until(INT64_MAX);
+		(void)rt_sigwait(0, -1, &sig, NULL);
 		rt_intr(was);
-		(void)e;
 	}
 	rt_sigmask_set(old);
 	rt_sigcheck();
@@ -769,6 +782,11 @@ void shim_signal_init(void)
 					: (void *)old.sa_handler;
 		acts[sig].flags = old.sa_flags;
 		acts[sig].mask = shim_sigset_bits(&old.sa_mask);
+		/* the runtime's own (SIGQUIT dumps...): not the program's */
+		if (rt_pc_in_greenrun((uintptr_t)acts[sig].handler)) {
+			acts[sig] = (struct act){SIG_DFL, 0, 0};
+			continue;
+		}
 		/* a handler installed before us (another constructor) */
 		if (acts[sig].handler != SIG_DFL &&
 		    acts[sig].handler != SIG_IGN && sig != SIGURG &&
@@ -781,6 +799,7 @@ void shim_signal_init(void)
 	    (struct act){SIG_DFL, 0, 0};
 	rt_sighooks.deliver = hook_deliver;
 	rt_sighooks.foreign = hook_foreign;
+	rt_sighooks.has_handlers = hook_has_handlers;
 	rt_sighooks.fault = hook_fault;
 	rt_sighooks.async_point = shim_async_cancel_point;
 	uint64_t inherited = rt_sigmask_get();

@@ -24,10 +24,11 @@ static long kfutex(uint32_t *w, int op, uint32_t val, const struct timespec *ts)
 	return rt_syscall4(SYS_futex, w, op, val, ts);
 }
 
-int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared)
+int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared,
+		   enum rt_waitreason why)
 {
 	if (!shared)
-		return rt_futex_wait(w, val, deadline);
+		return rt_futex_wait_why(w, val, deadline, why);
 	struct timespec ts, *tsp = NULL;
 	if (deadline >= 0) {
 		int64_t d = deadline - rt_nanotime();

@@ -450,9 +450,12 @@ Suite *runtime_suite(void)
 	return s;
 }
 
+Suite *diag_suite(void); /* test_diag.c */
+
 int main(void)
 {
 	SRunner *sr = srunner_create(runtime_suite());
+	srunner_add_suite(sr, diag_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
