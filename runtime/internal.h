@@ -139,6 +139,7 @@ bool rt_sig_deliverable(struct rt_g *g);
 void rt_sig_kick_m(struct rt_m *m);
 void rt_sig_kick_tid(pid_t tid);
 void rt_sig_fork_child(void);
+void rt_sig_gexit(struct rt_g *g);
 /* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
 void rt_apply_kmask(struct rt_m *m);
 void rt_ready(struct rt_g *g);

@@ -883,7 +883,7 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 	if (!g)
 		return err;
 	g->goid = (uint64_t)rt_xadd(&rt_sched.ngoid, 1);
-	g->sigpending = 0;
+	g->sigpending = g->sigproc = 0;
 	g->intr = g->asyncsig = g->asyncpre = false;
 	g->sigwaitset = 0;
 	g->fn = fn;
@@ -935,6 +935,7 @@ void rt_gexit(void *retval)
 {
 	struct rt_g *g = rt_getg();
 	g->retval = retval;
+	rt_sig_gexit(g);
 	/* POSIX: the last thread to end makes the process exit(0). */
 	if (rt_xadd(&rt_sched.nlive, -1) == 0)
 		exit(0);

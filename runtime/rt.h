@@ -172,6 +172,11 @@ bool rt_sig_is_kick(const siginfo_t *si);
  * if running).  si NULL: SI_TKILL from this process.  G context. */
 bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si);
 
+/* A process-directed signal sent from this process (kill(getpid())):
+ * routed at once, in G context, as sysmon would route one that came
+ * through the kernel.  si as the kernel would fill it. */
+void rt_sig_process_send(int sig, const siginfo_t *si);
+
 /* Deliver the calling G's pending, unblocked signals now (through
  * rt_sighooks.deliver).  Returns the OR of the hooks' results.  G context,
  * no runtime lock held. */
@@ -180,6 +185,10 @@ int rt_sigcheck(void);
 /* True when pc lies in libgreenrun's own code (a signal arriving there
  * must not run a program handler inline).  Async-signal-safe. */
 bool rt_pc_in_greenrun(uintptr_t pc);
+
+/* True when the calling G has a signal (or cancellation) it does not
+ * block pending.  Cheap. */
+bool rt_sig_pending_self(void);
 
 /* Signals pending on the calling G or on the process. */
 uint64_t rt_sigpending(void);

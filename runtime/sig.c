@@ -73,6 +73,8 @@ static uint64_t deliverable(struct rt_g *g)
 
 bool rt_sig_deliverable(struct rt_g *g) { return deliverable(g) != 0; }
 
+bool rt_sig_pending_self(void) { return deliverable(rt_getg()) != 0; }
+
 static void set_info(int sig, const siginfo_t *si)
 {
 	if (si)
@@ -196,6 +198,7 @@ static bool route_one(int sig, struct wakelist *wl)
 			break;
 		}
 	if (t) {
+		rt_or64(&t->sigproc, b);
 		rt_or64(&t->sigpending, b);
 		notify(t, wl);
 	}
@@ -226,6 +229,18 @@ void rt_sig_dispatch(void)
 		if (!route_one(sig, &wl))
 			ppending |= BIT(sig);
 	}
+	recompute_waitmask();
+	rt_unlock(&siglock);
+	wl_flush(&wl);
+}
+
+void rt_sig_process_send(int sig, const siginfo_t *si)
+{
+	set_info(sig, si);
+	struct wakelist wl = {0};
+	rt_lock(&siglock);
+	if (!route_one(sig, &wl))
+		ppending |= BIT(sig);
 	recompute_waitmask();
 	rt_unlock(&siglock);
 	wl_flush(&wl);
@@ -276,6 +291,7 @@ int rt_sigcheck(void)
 	while ((d = deliverable(g)) != 0) {
 		int sig = __builtin_ctzll(d) + 1;
 		rt_and64(&g->sigpending, ~BIT(sig));
+		rt_and64(&g->sigproc, ~BIT(sig));
 		siginfo_t si = infos[sig];
 		si.si_signo = sig;
 		r |= rt_sighooks.deliver(sig, &si);
@@ -394,6 +410,17 @@ void rt_sig_kset_add(uint64_t set)
 	struct rt_g *g = rt_getg();
 	if (g && g->m)
 		rt_apply_kmask(g->m);
+}
+
+void rt_sig_gexit(struct rt_g *g)
+{
+	/* A process-directed signal given to a thread that ends without
+	 * taking it (it blocked it meanwhile) goes back to the process. */
+	uint64_t left = rt_xchg64(&g->sigproc, 0) & rt_load(&g->sigpending);
+	if (left) {
+		rt_or64(&incoming, left);
+		kick_sysmon();
+	}
 }
 
 uint64_t rt_sig_kmask(void) { return rt_load(&rt_sig_kset); }

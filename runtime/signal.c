@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "diag.h"
 #include "internal.h"
+#include "sys.h"
 
 #define ALTSTACK_BYTES (64 * 1024)
 
@@ -28,6 +30,17 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 	rt_dump_fault(); /* a dump reading a stack that changed: back to it */
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	bool in_guard = false;
+	if (si->si_code <= 0) { /* sent (kill, sigqueue), not a fault */
+		if (rt_sighooks.fault && rt_sighooks.fault(sig, si, uc))
+			return;
+		struct sigaction d;
+		memset(&d, 0, sizeof d);
+		d.sa_handler = SIG_DFL;
+		rt_os.sigaction(sig, &d, NULL);
+		rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid),
+			    rt_syscall0(SYS_gettid), sig);
+		return;
+	}
 	struct rt_g *g = rt_stack_find(addr, &in_guard);
 	if (g && (in_guard || addr < g->stk.lo)) {
 		rt_printf("greenrun: stack overflow in thread %lu \"%s\": "

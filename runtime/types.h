@@ -166,6 +166,8 @@ struct rt_g {
 				    kernel mask is rt_sig_kset, sig.c) */
 	uint64_t sigpending;     /* atomic: signals sent to this G, not yet
 				    delivered (bit 31 = cancellation) */
+	uint64_t sigproc;        /* atomic: of sigpending, those routed here
+				    from the process (re-routed if it ends) */
 	uint64_t sigwaitset;     /* sigwait set while on sig.c's waiter list
 				    (guarded by its siglock) */
 	int32_t sigwaitgot;      /* signal a dispatcher gave the waiter */

@@ -71,7 +71,7 @@ EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 	__atomic_add_fetch(&s->inside, 1u, __ATOMIC_RELAXED);
 	shim_iunlock(&s->lock, s->shared);
 	while (__atomic_load_n(&s->round, __ATOMIC_ACQUIRE) == r)
-		shim_wait_word(&s->round, r, -1, s->shared, WAIT_BARRIER);
+		shim_wait_word_lock(&s->round, r, -1, s->shared, WAIT_BARRIER);
 	__atomic_sub_fetch(&s->inside, 1u, __ATOMIC_RELEASE); /* last access */
 	return 0;
 }

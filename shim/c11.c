@@ -68,6 +68,8 @@ EXPORT void thrd_yield(void)
 {
 	shim_check();
 	rt_yield();
+	if (rt_sig_pending_self())
+		rt_sigcheck();
 }
 
 /* ---- mtx_*, cnd_*, tss_*: same objects as pthread's (glibc's mtx_t and

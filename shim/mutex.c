@@ -101,7 +101,7 @@ static int lock_word(pthread_mutex_t *m, int64_t deadline,
 		}
 	}
 	while (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) != 0) {
-		if (shim_wait_word(w, 2, deadline, pshared(m), WAIT_MUTEX) ==
+		if (shim_wait_word_lock(w, 2, deadline, pshared(m), WAIT_MUTEX) ==
 		    ETIMEDOUT) {
 			/* one last try: the lock may just have been freed */
 			if (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) == 0)

@@ -90,6 +90,8 @@ void shim_real_init(void)
 	real.sigpending = sym("sigpending", NULL);
 	real.sigsuspend = sym("sigsuspend", NULL);
 	real.pause = sym("pause", NULL);
+	real.kill = sym("kill", NULL);
+	real.sigqueue = sym("sigqueue", NULL);
 	real.siglongjmp = sym("siglongjmp", NULL);
 	real.longjmp = sym("longjmp", NULL);
 	real._longjmp = sym("_longjmp", NULL);

@@ -86,7 +86,7 @@ static int park_on(struct srw *w, uint32_t *gen, uint32_t *nwait,
 	uint32_t seen = *gen;
 	(*nwait)++;
 	shim_iunlock(&w->lock, w->shared);
-	int e = shim_wait_word(gen, seen, deadline, w->shared, WAIT_RWLOCK);
+	int e = shim_wait_word_lock(gen, seen, deadline, w->shared, WAIT_RWLOCK);
 	shim_ilock(&w->lock, w->shared);
 	(*nwait)--;
 	return e == ETIMEDOUT ? ETIMEDOUT : 0;

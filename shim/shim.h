@@ -43,6 +43,8 @@ struct real_libc {
 	int (*sigpending)(sigset_t *);
 	int (*sigsuspend)(const sigset_t *);
 	int (*pause)(void);
+	int (*kill)(pid_t, int);
+	int (*sigqueue)(pid_t, int, const union sigval);
 	void (*siglongjmp)(struct __jmp_buf_tag *, int)
 	    __attribute__((noreturn));
 	void (*longjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
@@ -222,6 +224,11 @@ int shim_sleep_until(int64_t dl, struct timespec *rem);
 int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared,
 		   enum rt_waitreason why);
 void shim_wake_word(uint32_t *w, int n, bool shared);
+/* shim_wait_word for lock waits (mutex, rwlock, barrier): signal
+ * handlers sent meanwhile run during the wait, as natively, and an
+ * asynchronous cancellation acts; returns 0 then (callers loop). */
+int shim_wait_word_lock(uint32_t *w, uint32_t val, int64_t deadline,
+			bool shared, enum rt_waitreason why);
 void shim_ilock(uint32_t *w, bool shared);
 void shim_iunlock(uint32_t *w, bool shared);
 
@@ -235,6 +242,7 @@ int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
 uint64_t shim_sigset_bits(const sigset_t *set);
 void shim_signal_init(void);
 void shim_wrap_setxid(void);
+void shim_signal_fork_child(void);
 /* Send sig to g as pthread_kill does; returns 0 or an errno value. */
 int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si);
 /* After an interruptible wait returned EINTR: run the G's pending

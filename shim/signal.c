@@ -214,6 +214,10 @@ static void tramp(int sig, siginfo_t *si, void *ucv)
 			if (sync && !mine)
 				default_action(sig);
 			run_action(sig, si, uc);
+			/* one raised inside the handler (blocked there) is
+			 * delivered as soon as it returns, as natively */
+			if (rt_sig_pending_self())
+				rt_sigcheck();
 		} else if (tdir || (mine && !waited)) {
 			rt_sig_pend_self(sig, si);
 		} else {
@@ -250,6 +254,11 @@ static void hook_foreign(int sig, siginfo_t *si, void *uc)
 static bool hook_fault(int sig, siginfo_t *si, void *uc)
 {
 	void *h = acts[sig].handler;
+	if (si->si_code <= 0) { /* sent by kill & co.: an ordinary signal */
+		if (h != SIG_IGN)
+			tramp(sig, si, uc);
+		return true;
+	}
 	if (h == SIG_DFL || h == SIG_IGN)
 		return false;
 	tramp(sig, si, uc);
@@ -335,6 +344,13 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		}
 	}
 	rt_unlock(&actlock);
+	/* the handler blocks sa_mask while it runs (in software): those
+	 * signals must come through the trampoline too; and routing must run
+	 * (SIGSEGV/SIGBUS/SIGURG come through the runtime's own handlers) */
+	if (act && acts[sig].handler != SIG_DFL && acts[sig].handler != SIG_IGN) {
+		need(acts[sig].mask);
+		rt_sig_enable();
+	}
 	if (old) {
 		memset(old, 0, sizeof *old);
 		old->sa_handler = prev.handler;
@@ -459,6 +475,57 @@ int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si)
 	return 0;
 }
 
+/* kill()/sigqueue() to our own process: route the signal here and now
+ * (through the kernel it would wait for sysmon to route it). */
+static int self_send(int sig, siginfo_t *si)
+{
+	void *h = acts[sig].handler;
+	if (h == SIG_IGN)
+		return 0;
+	need(BIT(sig));
+	rt_sig_enable();
+	rt_sig_process_send(sig, si);
+	rt_sigcheck(); /* this thread may be the one that takes it */
+	return 0;
+}
+
+static bool self_target(pid_t pid, int sig)
+{
+	/* (not one a signalfd reads: that must go through the kernel) */
+	return pid == shim_pid && catchable(sig) && sig != SIGURG &&
+	       sig != SIGSEGV && sig != SIGBUS && !shim_no_g() &&
+	       !(rt_sig_kmask() & BIT(sig));
+}
+
+EXPORT int kill(pid_t pid, int sig)
+{
+	shim_check();
+	if (!self_target(pid, sig))
+		return real.kill(pid, sig);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = SI_USER;
+	si.si_pid = shim_pid;
+	si.si_uid = getuid();
+	return self_send(sig, &si);
+}
+
+EXPORT int sigqueue(pid_t pid, int sig, const union sigval v)
+{
+	shim_check();
+	if (!self_target(pid, sig))
+		return real.sigqueue(pid, sig, v);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = shim_pid;
+	si.si_uid = getuid();
+	si.si_value = v;
+	return self_send(sig, &si);
+}
+
 EXPORT int pthread_kill(pthread_t t, int sig)
 {
 	shim_check();
@@ -501,6 +568,9 @@ static int sigwait_common(const sigset_t *set, siginfo_t *info,
 		int e = rt_sigwait(s, deadline, &sig, &si);
 		rt_intr(was);
 		if (e == 0) {
+			/* glibc: our own raise()/tgkill shows as SI_USER */
+			if (si.si_code == SI_TKILL && si.si_pid == getpid())
+				si.si_code = SI_USER;
 			if (info)
 				*info = si;
 			return sig;
@@ -762,6 +832,14 @@ void shim_wrap_setxid(void)
 	k.handler = (void *)setxid_tramp;
 	rt_syscall4(SYS_rt_sigaction, 33, &k, NULL, 8);
 	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
+/* In the child of fork(): signals need routing there too (sysmon starts
+ * again lazily in a child; start it now if the program handles any). */
+void shim_signal_fork_child(void)
+{
+	if (__atomic_load_n(&tramp_on, __ATOMIC_SEQ_CST) || hook_has_handlers())
+		rt_sig_enable();
 }
 
 /* ---- start-up ----------------------------------------------------------- */

@@ -150,6 +150,10 @@ EXPORT int sched_yield(void)
 	if (shim_on_g0())
 		return 0;
 	rt_yield();
+	/* a thread that only yields is mostly inside greenrun, where the
+	 * kick cannot deliver: take its signals here */
+	if (rt_sig_pending_self())
+		rt_sigcheck();
 	return 0;
 }
 

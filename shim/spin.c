@@ -39,6 +39,11 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 		}
 		shim_check();
 		rt_yield();
+		/* handlers sent meanwhile run while we spin, as natively */
+		if (rt_sig_pending_self()) {
+			rt_sigcheck();
+			shim_async_cancel_point();
+		}
 	}
 }
 

@@ -37,6 +37,10 @@ extern void __call_tls_dtors(void);
 
 void shim_thread_finish(struct shim_thread *st)
 {
+	/* a signal that reached this thread just before it ended: its
+	 * handler runs first (natively the kernel delivers it at once) */
+	if (rt_sig_pending_self())
+		rt_sigcheck();
 	__call_tls_dtors();
 	shim_keys_run_destructors(st);
 	shim_robust_release_all(st);

@@ -29,17 +29,44 @@ int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared,
 {
 	if (!shared)
 		return rt_futex_wait_why(w, val, deadline, why);
-	struct timespec ts, *tsp = NULL;
-	if (deadline >= 0) {
-		int64_t d = deadline - rt_nanotime();
+	/* The kernel futex, in slices of at most 20 ms: between slices a
+	 * signal or cancellation sent to this thread ends an interruptible
+	 * wait with EINTR (our kick cannot interrupt the kernel wait: it has
+	 * SA_RESTART), as it would natively. */
+	for (;;) {
+		int64_t d = deadline >= 0 ? deadline - rt_nanotime() : 20000000;
 		if (d <= 0)
 			return ETIMEDOUT;
-		ts.tv_sec = d / 1000000000;
-		ts.tv_nsec = d % 1000000000;
-		tsp = &ts;
+		if (d > 20000000)
+			d = 20000000;
+		struct timespec ts = {0, d};
+		rt_entersyscall();
+		long r = kfutex(w, FUTEX_WAIT, val, &ts);
+		rt_exitsyscall();
+		if (r == -EAGAIN)
+			return EAGAIN;
+		if (r == 0)
+			return 0;
+		if (rt_getg()->intr && rt_sig_pending_self())
+			return EINTR; /* the caller runs the handlers */
+		if (r == -EINTR)
+			return 0; /* a handler of ours ran: a spurious wake */
+		if (deadline >= 0 && rt_nanotime() >= deadline)
+			return ETIMEDOUT;
 	}
-	long r = SHIM_SYSCALL(kfutex(w, FUTEX_WAIT, val, tsp));
-	return r == -ETIMEDOUT ? ETIMEDOUT : r == -EAGAIN ? EAGAIN : 0;
+}
+
+int shim_wait_word_lock(uint32_t *w, uint32_t val, int64_t deadline,
+			bool shared, enum rt_waitreason why)
+{
+	int e = SHIM_INTR(shim_wait_word(w, val, deadline, shared, why));
+	if (e != EINTR)
+		return e;
+	/* a lock wait is never ended by a signal: run the handlers (and an
+	 * asynchronous cancellation), then the caller waits again */
+	rt_sigcheck();
+	shim_async_cancel_point();
+	return 0;
 }
 
 void shim_wake_word(uint32_t *w, int n, bool shared)
