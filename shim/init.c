@@ -18,6 +18,7 @@
 
 void shim_real_init(void);
 void shim_process_init(void);
+const char *shim_refuse_reason(void);
 
 static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 {
@@ -62,7 +63,9 @@ void shim_init(void)
 	shim_real_init();
 	shim_process_init();
 	rt_os.thread_create = os_thread_create;
-	const char *err = rt_init();
+	const char *err = shim_refuse_reason(); /* a program we know we break */
+	if (!err)
+		err = rt_init();
 	if (err) {
 		fprintf(stderr, "greenrun: cannot run in this process: %s\n",
 			err);
