@@ -5,6 +5,8 @@
 #                   run the Check unit tests and the program tests
 #   make demo       the main job: see README.md
 #   make bench      benchmarks, native vs greenrun side by side
+#   make compat     real programs under greenrun (installs Debian packages
+#                   when root; not part of check): compat/run.sh
 #   make install PREFIX=/usr/local
 #
 # Build knobs: RUNQ_SIZE (local run queue ring, power of 2), DEBUG=1 (-O0).
@@ -37,7 +39,7 @@ HDRS      := $(wildcard runtime/*.h shim/*.h)
 LIB      := $(BUILD)/libgreenrun.so
 LAUNCHER := $(BUILD)/greenrun
 
-.PHONY: all check deps unit progs demo bench install clean
+.PHONY: all check deps unit progs demo bench compat install clean
 all: $(LIB) $(LAUNCHER)
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -92,6 +94,9 @@ demo: all
 
 bench: all
 	bench/run.sh
+
+compat: all
+	compat/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
