@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 N=${N:-100000}
-compat_need /usr/bin/python3 python3
+compat_need /usr/bin/python3 python3 /usr/bin/time time
 compat_build
 
 out=$COMPAT_OUT/python_threads.out
