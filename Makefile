@@ -7,6 +7,8 @@
 #   make bench      benchmarks, native vs greenrun side by side
 #   make dump-echo  `greenrun dump` of the echo server at 10,000 connections
 #   make trace-screenshot   trace the echo demo, HTML timeline, Chromium PNG
+#   make compat     real programs under greenrun (installs Debian packages
+#                   when root; not part of check): compat/run.sh
 #   make install PREFIX=/usr/local
 #
 # Build knobs: RUNQ_SIZE (local run queue ring, power of 2), DEBUG=1 (-O0).
@@ -40,7 +42,7 @@ LIB      := $(BUILD)/libgreenrun.so
 LAUNCHER := $(BUILD)/greenrun
 CTL      := $(BUILD)/greenrun-ctl
 
-.PHONY: all check deps unit progs demo bench install clean dump-echo trace-screenshot
+.PHONY: all check deps unit progs demo bench compat install clean dump-echo trace-screenshot
 VIEWER   := $(BUILD)/trace-viewer.html
 all: $(LIB) $(LAUNCHER) $(CTL) $(VIEWER)
 
@@ -112,6 +114,9 @@ dump-echo: all
 
 trace-screenshot: all
 	scripts/trace-screenshot.sh
+
+compat: all
+	compat/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

@@ -10,7 +10,10 @@
  *     (it may have switched meanwhile; g0 is never preempted);
  *   - refuses unsafe points: any PC inside libgreenrun (the runtime and
  *     the shim hold runtime locks and half-built state there), libc or
- *     ld.so (internal locks: malloc arenas, stdio, the loader lock).  A
+ *     ld.so (internal locks: malloc arenas, stdio, the loader lock), or
+ *     the vDSO (the runtime reads the clock through it with runtime locks
+ *     held: a G preempted there kept a wait-queue lock and the next G on
+ *     its M deadlocked on it, tests/prog/preempt_vdso_lock.c).  A
  *     refused G stays marked and sysmon signals again ~1 ms later;
  *   - otherwise rewrites the interrupted context so the G "calls"
  *     rt_asyncpreempt (arch/x86_64/preempt.S) from where it was, past the
@@ -40,6 +43,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -64,10 +68,19 @@ static int nunsafe;
 static uintptr_t ours_lo, ours_hi; /* libgreenrun's text */
 static int nours;
 
+/* Is this dl_iterate_phdr entry the vDSO (its ELF header is the
+ * AT_SYSINFO_EHDR page)? */
+static bool is_vdso(const struct dl_phdr_info *info)
+{
+	uintptr_t ehdr = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	uintptr_t ph = (uintptr_t)info->dlpi_phdr;
+	return ehdr && ph >= ehdr && ph < ehdr + 4096;
+}
+
 static int text_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
 	const char *n = info->dlpi_name;
-	bool ours = false;
+	bool ours = is_vdso(info);
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))

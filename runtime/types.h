@@ -144,7 +144,8 @@ struct rt_g {
 	uint32_t wakeup;         /* atomic */
 	int32_t wakeres;         /* RT_WOKEN / RT_TIMEDOUT, set by the waker */
 	struct rt_timer timer;   /* sleep / timeout timer of this G */
-	struct rt_g *waitnext;   /* link in a wait queue (guarded by its lock) */
+	struct rt_g *waitnext;   /* links in a wait queue (guarded by its lock); */
+	struct rt_g *waitprev;   /* both NULL when on none */
 	void *waitaddr;          /* key of the wait queue it is on */
 	uint32_t waitbits;       /* futex bitset it waits for (park.c) */
 	uint8_t waithint;        /* enum rt_waitreason for the next futex

@@ -14,6 +14,7 @@
  * pipe, by a library that bypasses read()) cannot stall its P.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -93,17 +94,53 @@ static long kernel_ret(long r)
 	return r;
 }
 
+/* /proc/self/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT	(1ULL << 63)
+#define PM_SWAP		(1ULL << 62)
+#define PM_FILE_SHARED	(1ULL << 61) /* file page or shared anonymous */
+#define PM_PAGE_SIZE	4096UL       /* x86-64 base pages: one entry each */
+
+/* Is the futex word at `addr` certainly process-private, so that no other
+ * process can wait on it or wake it?  True for our own stack slots, and for
+ * a word in a private anonymous page (heap, written bss/data, anonymous
+ * MAP_PRIVATE): the kernel keys futexes in such pages by the address
+ * space, exactly as it does for FUTEX_PRIVATE_FLAG.  The page kind comes
+ * from /proc/self/pagemap (opened per call: an fd kept open could be
+ * closed or replaced by the program, and a forked child's /proc/self
+ * would still be the parent's).  A page that is not resident, a file or
+ * shared page, or any failure answers false: the kernel then decides. */
+static bool word_is_private(const uint32_t *addr)
+{
+	if (rt_addr_is_stack((uintptr_t)addr))
+		return true;
+	long fd = rt_syscall4(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
+			      O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	uint64_t e = 0;
+	long n = rt_syscall4(SYS_pread64, fd, &e, sizeof e,
+			     (long)((uintptr_t)addr / PM_PAGE_SIZE * sizeof e));
+	rt_syscall1(SYS_close, fd);
+	return n == (long)sizeof e && (e & (PM_PRESENT | PM_SWAP)) &&
+	       !(e & PM_FILE_SHARED);
+}
+
 /* A futex word without FUTEX_PRIVATE_FLAG may be in memory shared with
- * another process, but libstdc++ builds without the private flag use such
- * waits for process-private words too.  Words inside our own stack slots
- * are certainly private: those wait in the G queue.  Others wait in the
- * kernel, inside entersyscall so sysmon hands the P to another M.  Shared
- * wakes wake both kinds of waiter. */
+ * another process, but libstdc++ (std::future and std::shared_future
+ * wait with FUTEX_WAIT / FUTEX_WAIT_BITSET without the flag) and older
+ * hand-written locks use such waits for process-private words too: sending
+ * all of them to the kernel cost an OS thread per waiting thread (10,000
+ * threads in shared_future::wait() hit GREENRUN_MAXTHREADS).  So a wait on
+ * a word that word_is_private() proves private waits in the G queue; other
+ * waits go to the kernel, inside entersyscall so sysmon hands the P to
+ * another M.  Shared wakes wake both kinds of waiter. */
 static long futex(long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	uint32_t *addr = (uint32_t *)a1;
 	int op = (int)a2, cmd = op & FUTEX_CMD_MASK;
-	bool priv = (op & FUTEX_PRIVATE_FLAG) || rt_addr_is_stack((uintptr_t)addr);
+	bool priv = (op & FUTEX_PRIVATE_FLAG) || rt_addr_is_stack((uintptr_t)addr) ||
+		    ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) &&
+		     word_is_private(addr));
 	long r;
 	if (green_futex(&r, addr, op, (uint32_t)a3,
 			(const struct timespec *)a4, (uint32_t)a6, priv))

@@ -20,6 +20,7 @@ void shim_real_init(void);
 void shim_process_init(void);
 void shim_exec_init(void);
 void shim_fd_fork_child(void);
+const char *shim_refuse_reason(void);
 
 static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 {
@@ -59,7 +60,9 @@ void shim_init(void)
 	shim_exec_init();
 	rt_os.thread_create = os_thread_create;
 	rt_os.sigaction = real.sigaction;
-	const char *err = rt_init();
+	const char *err = shim_refuse_reason(); /* a program we know we break */
+	if (!err)
+		err = rt_init();
 	if (err) {
 		fprintf(stderr, "greenrun: cannot run in this process: %s\n",
 			err);
