@@ -6,9 +6,8 @@
 // kernel tid, and reports "set_tid_address failed, returned tid X,
 // expecting tid Y".  Under greenrun gettid() is the tid of the OS thread
 // (M) the green thread happens to run on, so it changes when the thread
-// migrates.  Programs also log gettid() as a thread id.  What gettid()
-// should return under greenrun is part of the signals/process issue (a
-// stable per-G id; set_tid_address would have to answer the same id).
+// migrates.  Programs also log gettid() as a thread id.  Now gettid() is
+// a per-G id (README), and syscall(SYS_set_tid_address) answers it too.
 //
 // 16 threads x 200 rounds: record gettid() once, then after each
 // sched_yield()/nanosleep (migrations with GREENRUN_PROCS=2) gettid() and
