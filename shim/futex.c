@@ -171,6 +171,11 @@ EXPORT long syscall(long n, ...)
 		return futex(a1, a2, a3, a4, a5, a6);
 	if (n == SYS_gettid && rt_started())
 		return gettid();
+	if (n == SYS_set_tid_address && rt_started() && !shim_on_g0())
+		/* the kernel's clear-child-tid belongs to the OS thread (glibc
+		 * joins it through that word): leave it alone; answer with
+		 * the thread's id, as the call would */
+		return gettid();
 	if ((n == SYS_tgkill || n == SYS_tkill) && rt_started() &&
 	    !shim_on_g0()) {
 		/* a thread id gettid() gave out: signal that thread */
