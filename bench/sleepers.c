@@ -2,8 +2,9 @@
 //
 //   sleepers [N] [SLEEP_US] [SECONDS]    (defaults 10000, 10000, 2)
 //
-// Each thread loops { nanosleep(SLEEP_US); count++ } until told to stop.
-// Once every thread has started, main counts the wake-ups of all threads
+// Each thread waits until all are created (natively, threads already
+// sleeping and waking would starve main's creation loop), then loops
+// { nanosleep(SLEEP_US); count++ } until told to stop.  Main counts the wake-ups of all threads
 // over SECONDS (its own nanosleep) and prints sleepers_wakeups_per_s=X
 // (the ideal is N * 1e6 / SLEEP_US) and sleepers_ideal_pct=Y.  A thread
 // that cannot be created is an error (exit 1).  A benchmark, not a test.
@@ -24,6 +25,9 @@ static struct slot *slots;
 static atomic_int stop;
 static atomic_long started;
 static long sleep_us;
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go = PTHREAD_COND_INITIALIZER;
+static int released;
 
 static double now(void)
 {
@@ -37,6 +41,10 @@ static void *sleeper(void *arg)
     struct slot *s = arg;
     struct timespec ts = {.tv_sec = sleep_us / 1000000, .tv_nsec = sleep_us % 1000000 * 1000};
     atomic_fetch_add(&started, 1);
+    pthread_mutex_lock(&m);
+    while (!released)
+        pthread_cond_wait(&go, &m);
+    pthread_mutex_unlock(&m);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         nanosleep(&ts, NULL);
         atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
@@ -77,7 +85,11 @@ int main(int argc, char **argv)
     struct timespec ms = {0, 1000000};
     while (atomic_load(&started) < n)
         nanosleep(&ms, NULL);
-    nanosleep(&(struct timespec){0, 100000000}, NULL); /* settle */
+    pthread_mutex_lock(&m);
+    released = 1;
+    pthread_cond_broadcast(&go);
+    pthread_mutex_unlock(&m);
+    nanosleep(&(struct timespec){0, 200000000}, NULL); /* settle */
     long c0 = total(n);
     double t0 = now();
     struct timespec d = {.tv_sec = (time_t)secs, .tv_nsec = (long)((secs - (time_t)secs) * 1e9)};

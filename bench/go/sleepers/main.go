@@ -1,5 +1,6 @@
-// sleepers: Go twin of bench/sleepers.c: N goroutines loop on
-// time.Sleep(SLEEP_US); wake-ups per second over SECONDS.
+// sleepers: Go twin of bench/sleepers.c: N goroutines, released together
+// once all exist, loop on time.Sleep(SLEEP_US); wake-ups per second over
+// SECONDS.
 //
 //	sleepers [N] [SLEEP_US] [SECONDS]
 //
@@ -35,10 +36,12 @@ func main() {
 	var stop int32
 	var started int64
 	var wg sync.WaitGroup
+	release := make(chan struct{})
 	wg.Add(n)
 	for i := 0; i < n; i++ {
 		go func(s *slot) {
 			atomic.AddInt64(&started, 1)
+			<-release
 			for atomic.LoadInt32(&stop) == 0 {
 				time.Sleep(time.Duration(us) * time.Microsecond)
 				atomic.AddInt64(&s.count, 1)
@@ -49,7 +52,8 @@ func main() {
 	for atomic.LoadInt64(&started) < int64(n) {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	close(release)
+	time.Sleep(200 * time.Millisecond)
 	total := func() (t int64) {
 		for i := range slots {
 			t += atomic.LoadInt64(&slots[i].count)
