@@ -6,17 +6,19 @@
 // WORKERS threads work in pairs: A computes a little (~2 us), writes one
 // byte into its pipe to B and reads B's answer from another pipe; B reads,
 // computes, answers.  So every round is CPU work plus blocking pipe I/O.
-// The main thread waits 0.5 s for things to settle, then for
-// about SECONDS does one of (MODE):
-//   none      nanosleep(SECONDS): nothing blocks an OS thread (baseline)
+// The main thread lets things settle, counts the rounds the workers
+// complete for SECONDS/2, then for about SECONDS does one of (MODE):
+//   none      nanosleep(SECONDS): nothing blocks an OS thread (a control)
 //   waitpid   fork+exec `sleep SECONDS` and block in waitpid() on it
 //   flock     block in flock(LOCK_EX) on a file whose lock another open
 //             file description holds; a helper thread drops it after SECONDS
-// and counts the rounds the workers completed meanwhile.  Prints
-// blocked_rounds_per_s=X (rounds/s during the call) and blocked_call_s=Y
-// (how long the call lasted).  Compare MODE none with waitpid/flock: under
-// an M:N runtime without syscall hand-off the blocked call would take a
-// whole OS thread (and its CPU share) away from the others.
+// counting the rounds meanwhile, then counts SECONDS/2 more.  Prints
+// blocked_rounds_per_s (rounds/s during the call),
+// blocked_base_rounds_per_s (rounds/s before and after it),
+// blocked_drop_pct = 100 * (1 - during / base) and blocked_call_s (how long
+// the call lasted).  Under an M:N runtime without syscall hand-off the
+// blocked call would take a whole OS thread (and its CPU's share) away
+// from the others: with P OS threads a drop of 1/P.
 // A benchmark, not a test.
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -152,7 +154,13 @@ int main(int argc, char **argv)
         }
         unlink(path);
     }
-    sleep_s(0.5);
+    /* Rounds/s before and after the call (nothing blocked) are the
+     * baseline; measured in the same process right around the call, so the
+     * load of a shared machine hits both alike. */
+    sleep_s(0.3);
+    long ra = rounds();
+    double ta = now();
+    sleep_s(secs / 2);
     pthread_t u;
     long r0 = rounds();
     double t0 = now();
@@ -181,10 +189,17 @@ int main(int argc, char **argv)
     }
     double t1 = now();
     long r1 = rounds();
+    sleep_s(secs / 2);
+    long rb = rounds();
+    double tb = now();
     atomic_store(&stop, 1);
     for (long i = 0; i < 2 * npairs; i++)
         pthread_join(t[i], NULL);
-    printf("blocked_rounds_per_s=%.0f\n", (r1 - r0) / (t1 - t0));
+    double base = (double)(r0 - ra + rb - r1) / (t0 - ta + tb - t1);
+    double during = (r1 - r0) / (t1 - t0);
+    printf("blocked_base_rounds_per_s=%.0f\n", base);
+    printf("blocked_rounds_per_s=%.0f\n", during);
+    printf("blocked_drop_pct=%.1f\n", 100 * (1 - during / base));
     printf("blocked_call_s=%.3f\n", t1 - t0);
     return 0;
 }

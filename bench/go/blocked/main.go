@@ -2,8 +2,10 @@
 // little computation and a one-byte os.Pipe round trip, while main blocks
 // for SECONDS in a call without a poller: none (time.Sleep), waitpid
 // (syscall.Wait4 on a child `sleep SECONDS`) or flock (syscall.Flock on a
-// file another open file description holds locked).  Prints
-// blocked_rounds_per_s=X and blocked_call_s=Y.
+// file another open file description holds locked), with SECONDS/2 counted
+// before and after as the baseline.  Prints the same keys as
+// bench/blocked.c: blocked_rounds_per_s, blocked_base_rounds_per_s,
+// blocked_drop_pct, blocked_call_s.
 //
 //	blocked none|waitpid|flock [WORKERS] [SECONDS]
 package main
@@ -115,8 +117,10 @@ func main() {
 		}
 		return
 	}
-	time.Sleep(500 * time.Millisecond)
 	dur := time.Duration(secs * float64(time.Second))
+	time.Sleep(300 * time.Millisecond)
+	ra, ta := total(), time.Now()
+	time.Sleep(dur / 2)
 	r0, t0 := total(), time.Now()
 	switch mode {
 	case "none":
@@ -142,9 +146,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: blocked none|waitpid|flock [WORKERS] [SECONDS]")
 		os.Exit(2)
 	}
-	r1, d := total(), time.Since(t0)
+	r1, t1 := total(), time.Now()
+	time.Sleep(dur / 2)
+	rb, tb := total(), time.Now()
 	atomic.StoreInt32(&stop, 1)
 	wg.Wait()
-	fmt.Printf("blocked_rounds_per_s=%.0f\n", float64(r1-r0)/d.Seconds())
-	fmt.Printf("blocked_call_s=%.3f\n", d.Seconds())
+	base := float64(r0-ra+rb-r1) / (t0.Sub(ta) + tb.Sub(t1)).Seconds()
+	during := float64(r1-r0) / t1.Sub(t0).Seconds()
+	fmt.Printf("blocked_base_rounds_per_s=%.0f\n", base)
+	fmt.Printf("blocked_rounds_per_s=%.0f\n", during)
+	fmt.Printf("blocked_drop_pct=%.1f\n", 100*(1-during/base))
+	fmt.Printf("blocked_call_s=%.3f\n", t1.Sub(t0).Seconds())
 }
