@@ -4,7 +4,7 @@
 #   make check      install missing dependencies (scripts/install-deps), build,
 #                   run the Check unit tests and the program tests
 #   make demo       the main job: see README.md
-#   make bench      benchmarks, native vs greenrun side by side
+#   make bench      benchmarks: native vs greenrun vs Go side by side
 #   make install PREFIX=/usr/local
 #
 # Build knobs: RUNQ_SIZE (local run queue ring, power of 2), DEBUG=1 (-O0).
