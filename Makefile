@@ -4,7 +4,7 @@
 #   make check      install missing dependencies (scripts/install-deps), build,
 #                   run the Check unit tests and the program tests
 #   make demo       the main job: see README.md
-#   make bench      benchmarks, native vs greenrun side by side
+#   make bench      benchmarks: native vs greenrun vs Go side by side
 #   make dump-echo  `greenrun dump` of the echo server at 10,000 connections
 #   make trace-screenshot   trace the echo demo, HTML timeline, Chromium PNG
 #   make compat     real programs under greenrun (installs Debian packages

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/echo.sh - one echo-server measurement, for bench/run.sh.
 #
-#   bench/echo.sh MODE CONNS SECONDS      (MODE: native or greenrun)
+#   bench/echo.sh MODE CONNS SECONDS      (MODE: native, greenrun or go)
 #
 # Starts compat/echo_server (a plain thread-per-connection pthread server),
-# natively or under $GREENRUN, drives it with compat/loadgen (our epoll
+# natively or under $GREENRUN, or its Go twin (build/bench/go/echo_server,
+# goroutine per connection, built by bench/run.sh), drives it with compat/loadgen (our epoll
 # load generator, always native) from CONNS connections to 127.0.0.1 for
 # SECONDS, and prints loadgen's figures as KEY=VALUE lines (req_per_s,
-# p50_us, p99_us, errors, connections).  The server is killed by PID on
+# p50_us, p99_us, errors, connections, cpu_pct of the load generator).
+# Both processes get the hard RLIMIT_NOFILE (20,000 here) as soft limit.  The server is killed by PID on
 # exit; everything is capped with timeouts.  Exit status: loadgen's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +24,7 @@ mkdir -p "$out"
 [ "$out/loadgen" -nt compat/loadgen.c ] ||
 	"$CC" -std=gnu11 -O2 -g -Wall compat/loadgen.c -o "$out/loadgen"
 
+ulimit -n "$(ulimit -Hn)"
 log=$(mktemp)
 pid=""
 cleanup() {
@@ -32,7 +35,8 @@ trap cleanup EXIT INT TERM
 case $mode in
 native) "$out/echo_server" >"$log" 2>&1 & ;;
 greenrun) "$GREENRUN" -- "$out/echo_server" >"$log" 2>&1 & ;;
-*) echo "bench/echo.sh: MODE is native or greenrun" >&2; exit 2 ;;
+go) "$out/go/echo_server" >"$log" 2>&1 & ;;
+*) echo "bench/echo.sh: MODE is native, greenrun or go" >&2; exit 2 ;;
 esac
 pid=$!
 port=""

@@ -5,11 +5,14 @@
 // THREADS threads are created and released together (a barrier); each then
 // does ITERATIONS times { pthread_mutex_lock; counter++;
 // pthread_mutex_unlock } on one shared default mutex.  Wall time from the
-// release to the last join, divided by THREADS x ITERATIONS, is printed as
+// release (taken once every worker is at the barrier, before main's own
+// barrier_wait: on one CPU the workers may otherwise all finish before
+// main runs again) to the last join, divided by THREADS x ITERATIONS, is printed as
 // mutex_ns_per_lock=X.  The counter must come out exact (exit 1 if not).
 // A benchmark, not a test.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t start;
 static long counter, iters;
+static atomic_long arrived;
 
 static double now_ns(void)
 {
@@ -29,6 +33,7 @@ static double now_ns(void)
 static void *worker(void *arg)
 {
     (void)arg;
+    atomic_fetch_add(&arrived, 1);
     pthread_barrier_wait(&start);
     for (long i = 0; i < iters; i++) {
         pthread_mutex_lock(&m);
@@ -58,8 +63,12 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    pthread_barrier_wait(&start);
+    struct timespec us = {0, 100000};
+    while (atomic_load(&arrived) < n)
+        nanosleep(&us, NULL);
+    nanosleep(&us, NULL); /* the last one from its increment into the barrier */
     double t0 = now_ns();
+    pthread_barrier_wait(&start);
     for (long i = 0; i < n; i++)
         pthread_join(t[i], NULL);
     double t1 = now_ns();

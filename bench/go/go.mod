@@ -1,0 +1,3 @@
+module greenrun.bench/go
+
+go 1.19
