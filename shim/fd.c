@@ -50,6 +50,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -111,7 +112,9 @@ static int classify(int fd)
 	case 0: /* anonymous inode: eventfd, timerfd, signalfd, epoll */
 		return FDK_NOWAIT;
 	case S_IFCHR:
-		return FDK_POLLFIRST;
+		/* memory devices (/dev/null, zero, full, random, urandom:
+		 * major 1) never block: the plain call, no poll first */
+		return major(st.st_rdev) == 1 ? FDK_PLAIN : FDK_POLLFIRST;
 	default:
 		return FDK_PLAIN;
 	}
