@@ -35,7 +35,8 @@ RT_SRCS   := $(wildcard runtime/*.c)
 RT_ASM    := $(wildcard runtime/arch/x86_64/*.S)
 SHIM_SRCS := $(wildcard shim/*.c)
 RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/obj/%.o) $(RT_ASM:%.S=$(BUILD)/obj/%.o)
-SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/obj/%.o)
+SHIM_ASM  := $(wildcard shim/*.S)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/obj/%.o) $(SHIM_ASM:%.S=$(BUILD)/obj/%.o)
 HDRS      := $(wildcard runtime/*.h shim/*.h)
 
 LIB      := $(BUILD)/libgreenrun.so

@@ -27,6 +27,15 @@
 
 extern char **environ;
 
+int shim_in_vfork; /* see shim.h; written by vfork.S */
+
+/* vfork.S, on failure: errno, -1. */
+pid_t shim_vfork_failed(int err)
+{
+	errno = err;
+	return -1;
+}
+
 static struct {
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
@@ -60,6 +69,8 @@ void shim_fd_restore(void);
  * non-blocking back to blocking (the new image may share them). */
 static void before_exec(void)
 {
+	if (shim_in_vfork) /* the child's own mask and fds are the kernel's */
+		return;
 	shim_before_exec();
 	shim_fd_restore();
 }

@@ -224,6 +224,8 @@ void shim_fd_fork_child(void)
 EXPORT int close(int fd)
 {
 	shim_check();
+	if (shim_in_vfork) /* the child's own fd table: nothing of ours */
+		return real.close(fd);
 	if (rt_netpoll_owns_fd(fd)) { /* not the program's: as if not open */
 		errno = EBADF;
 		return -1;
@@ -266,12 +268,18 @@ EXPORT int close_range(unsigned lo, unsigned hi, int flags)
 		errno = EINVAL;
 		return -1;
 	}
+	if (shim_in_vfork)
+		return (int)rt_syscall3(SYS_close_range, lo, hi, flags) ? -1 : 0;
 	return close_span(lo, hi, flags);
 }
 
 EXPORT void closefrom(int lo)
 {
 	shim_check();
+	if (shim_in_vfork) {
+		rt_syscall3(SYS_close_range, lo < 0 ? 0 : (unsigned)lo, ~0u, 0);
+		return;
+	}
 	close_span(lo < 0 ? 0 : (unsigned)lo, ~0u, 0);
 }
 
@@ -289,6 +297,9 @@ EXPORT int dup(int fd)
 static int dup_over(int oldfd, int newfd, int flags, bool three)
 {
 	shim_check();
+	if (shim_in_vfork)
+		return three ? real.dup3(oldfd, newfd, flags)
+			     : real.dup2(oldfd, newfd);
 	if (rt_netpoll_owns_fd(oldfd)) {
 		errno = EBADF;
 		return -1;

@@ -53,13 +53,16 @@ void shim_process_init(void)
 	rp.flock = dlsym(RTLD_NEXT, "flock");
 }
 
-/* Run EXPR as a possibly blocking system call. */
+/* Run EXPR as a possibly blocking system call (and a cancellation
+ * point).  A handler for a signal that interrupted it runs before it
+ * returns EINTR (SHIM_SYSCALL), as natively. */
 #define BLOCKING(type, expr)                                                   \
 	do {                                                                   \
 		shim_check();                                                  \
-		rt_entersyscall();                                             \
-		type r_ = (expr);                                              \
-		rt_exitsyscall();                                              \
+		shim_testcancel();                                             \
+		type r_ = SHIM_SYSCALL(expr);                                  \
+		if (r_ == (type)-1 && errno == EINTR)                          \
+			shim_testcancel();                                     \
 		return r_;                                                     \
 	} while (0)
 

@@ -107,8 +107,8 @@ static int sem_wait_common(sem_t *sem, int64_t deadline)
 		if (e == EINTR) {
 			__atomic_sub_fetch(&s->data, NWAITERS_ONE,
 					   __ATOMIC_RELAXED);
-			/* EINTR even with SA_RESTART, as on Linux */
-			if (!shim_intr_restart(false))
+			/* restarted with SA_RESTART (signal(7)) */
+			if (!shim_intr_restart(true))
 				return fail(EINTR);
 			__atomic_add_fetch(&s->data, NWAITERS_ONE,
 					   __ATOMIC_RELAXED);

@@ -10,6 +10,7 @@
 #ifndef GREENRUN_SHIM_H
 #define GREENRUN_SHIM_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <string.h>
@@ -108,17 +109,23 @@ static inline void shim_check(void)
  * context (g0), or off the G's stack (a program's fault handler running
  * on the signal stack).  Blocking calls then go straight to the C library
  * and block the OS thread. */
+/* Set in the child of vfork() (shim/vfork.S) until it execs or exits:
+ * it shares our memory, so every entry point goes straight to the C
+ * library and leaves greenrun's state (the parent's) alone. */
+extern int shim_in_vfork;
+
 static inline bool shim_on_g0(void)
 {
-	return rt_cannot_park();
+	return __builtin_expect(shim_in_vfork, 0) || rt_cannot_park();
 }
 
 /* True only on a scheduler context: no G at all (signal masks, pending
- * sets and handler bookkeeping belong to the G even off its stack). */
+ * sets and handler bookkeeping belong to the G even off its stack), or
+ * the child of vfork. */
 static inline bool shim_no_g(void)
 {
 	struct rt_g *g = rt_getg();
-	return !g || g->isg0;
+	return __builtin_expect(shim_in_vfork, 0) || !g || g->isg0;
 }
 
 /* Evaluate a real call that may block the OS thread with no readiness to
@@ -131,10 +138,13 @@ static inline bool shim_no_g(void)
 		rt_entersyscall();                                             \
 		__typeof__(expr) r_ = (expr);                                  \
 		rt_exitsyscall();                                              \
-		if (__builtin_expect(                                          \
+		if (__builtin_expect(!shim_no_g() &&                           \
 			__atomic_load_n(&rt_getg()->sigpending,                \
-					__ATOMIC_RELAXED) != 0, 0))            \
+					__ATOMIC_RELAXED) != 0, 0)) {          \
+			int e_ = errno;                                        \
 			rt_sigcheck();                                         \
+			errno = e_;                                            \
+		}                                                              \
 		r_;                                                            \
 	})
 

@@ -308,6 +308,8 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		     struct sigaction *old)
 {
 	shim_check();
+	if (shim_in_vfork) /* the child has its own dispositions */
+		return real.sigaction(sig, act, old);
 	if (sig < 1 || sig >= NSIG || ((sig == 32 || sig == 33) && act) ||
 	    (act && (sig == SIGKILL || sig == SIGSTOP))) {
 		errno = EINVAL;
@@ -449,6 +451,11 @@ EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 EXPORT int sigpending(sigset_t *set)
 {
 	shim_check();
+	__asm__("" : "+r"(set)); /* declared nonnull: keep the check */
+	if (!set) {
+		errno = EFAULT;
+		return -1;
+	}
 	if (shim_no_g())
 		return real.sigpending(set);
 	bits_to_set(rt_sigpending() & rt_sigmask_get(), set);
