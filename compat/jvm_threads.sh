@@ -6,17 +6,11 @@
 # Future.get, a parallel stream, StackOverflowError caught in 16 threads,
 # allocation beside System.gc().
 #
-# greenrun refuses to run a JVM (shim/refuse.c): the JVM's SIGSEGV handling
-# needs per-thread signal masks inside signal handlers that greenrun does
-# not keep yet (tests/pending/signal_handler_mask.c), and it would die at
-# random.  So this script checks:
-#   - the program passes natively (sanity);
-#   - `greenrun -- java ...` is refused before main() with greenrun's
-#     message naming why (exit status 127);
-#   - for information, the same run with GREENRUN_ALLOW_JVM=1: which parts
-#     pass (the known failure is the StackOverflowError part: the process
-#     dies of SIGSEGV).  Its outcome does not change the result.
-# REFUSED: refused as designed, with the message.  FAIL otherwise.
+# The JVM under greenrun: the program passes natively (sanity), then under
+# greenrun every part must pass with exact results.  (greenrun refused the
+# JVM until signal masks inside handlers were per thread: its SIGSEGV
+# handler unblocks SIGSEGV and may park; tests/prog/signal_handler_mask.c.)
+# PASS: all 6 parts.  FAIL otherwise.
 source "$(dirname "$0")/lib.sh"
 
 N=${N:-10000}
@@ -34,23 +28,11 @@ compat_log "native: status $nst, $(grep -c '^ok ' "$COMPAT_OUT/jvm.native.out") 
 [ "$nst" -eq 0 ] || { tail -5 "$COMPAT_OUT/jvm.native.out"; compat_result FAIL "native run failed: the program is wrong here"; }
 
 st=0
-timeout 60 "$GREENRUN" -- java "${jargs[@]}" >"$COMPAT_OUT/jvm.greenrun.out" 2>&1 || st=$?
-msg=$(grep -m1 '^greenrun: ' "$COMPAT_OUT/jvm.greenrun.out" || true)
-compat_log "greenrun: status $st: ${msg:-no message}"
-
-ast=0
-GREENRUN_ALLOW_JVM=1 timeout 100 "$GREENRUN" -- java "${jargs[@]}" >"$COMPAT_OUT/jvm.allowed.out" 2>&1 || ast=$?
-sed 's/^/    allowed| /' "$COMPAT_OUT/jvm.allowed.out" | head -12
-nok=$(grep -c '^ok ' "$COMPAT_OUT/jvm.allowed.out" || true)
-live=$(sed -n 's/.*OS threads while alive: //p' "$COMPAT_OUT/jvm.allowed.out")
-case $ast in
-0) allowed="all 6 parts passed this time (${live:-?} OS threads for $N live threads)" ;;
-139) allowed="$nok of 6 parts passed, then died of SIGSEGV (${live:-?} OS threads for $N live threads)" ;;
-*) allowed="$nok of 6 parts passed, status $ast" ;;
-esac
-compat_log "GREENRUN_ALLOW_JVM=1: $allowed"
-
-if [ "$st" -eq 127 ] && [[ $msg == *"Java virtual machine is not supported yet"* ]]; then
-	compat_result REFUSED "greenrun refuses the JVM with a message (signal masks in handlers: tests/pending/signal_handler_mask.c); with GREENRUN_ALLOW_JVM=1: $allowed"
+timeout 100 "$GREENRUN" -- java "${jargs[@]}" >"$COMPAT_OUT/jvm.greenrun.out" 2>&1 || st=$?
+sed 's/^/    greenrun| /' "$COMPAT_OUT/jvm.greenrun.out" | head -12
+nok=$(grep -c '^ok ' "$COMPAT_OUT/jvm.greenrun.out" || true)
+live=$(sed -n 's/.*OS threads while alive: //p' "$COMPAT_OUT/jvm.greenrun.out")
+if [ "$st" -eq 0 ] && [ "$nok" -eq 6 ]; then
+	compat_result PASS "all 6 parts exact: $N platform threads alive at once on ${live:-?} OS threads; monitors, executor exceptions, fork/join, StackOverflowErrors in 16 threads, GC"
 fi
-compat_result FAIL "greenrun did not refuse the JVM (status $st); with GREENRUN_ALLOW_JVM=1: $allowed"
+compat_result FAIL "$nok of 6 parts passed, status $st (${live:-?} OS threads)"
