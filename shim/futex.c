@@ -134,6 +134,38 @@ static bool word_is_private(const uint32_t *addr)
  * a word that word_is_private() proves private waits in the G queue; other
  * waits go to the kernel, inside entersyscall so sysmon hands the P to
  * another M.  Shared wakes wake both kinds of waiter. */
+/* A kernel FUTEX_WAIT(_BITSET), blocking the OS thread (entersyscall).
+ * greenrun's own signals (preemption, wake-up timer, kicks) interrupt a
+ * timed kernel wait with EINTR whatever SA_RESTART says: retry then, with
+ * the time left (FUTEX_WAIT's timeout is relative), unless a handler of
+ * the program ran (then EINTR, as natively). */
+static long kernel_wait(long a1, long a2, long a3, long a4, long a5, long a6,
+			int cmd)
+{
+	const struct timespec *ts = (const struct timespec *)a4;
+	int64_t dl = -1;
+	struct timespec left;
+	if (ts && cmd == FUTEX_WAIT)
+		dl = rt_nanotime() + shim_ts_ns(ts);
+	for (;;) {
+		rt_entersyscall();
+		long r = rt_syscall6(SYS_futex, a1, a2, a3, a4, a5, a6);
+		rt_exitsyscall();
+		if (r != -EINTR)
+			return r;
+		if (rt_sig_pending_self() && (rt_sigcheck() & RT_SIG_RAN))
+			return r;
+		if (dl >= 0) {
+			int64_t d = dl - rt_nanotime();
+			if (d <= 0)
+				return -ETIMEDOUT;
+			left.tv_sec = d / 1000000000;
+			left.tv_nsec = d % 1000000000;
+			a4 = (long)&left;
+		}
+	}
+}
+
 static long futex(long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	uint32_t *addr = (uint32_t *)a1;
@@ -154,8 +186,7 @@ static long futex(long a1, long a2, long a3, long a4, long a5, long a6)
 		return r < 0 ? kernel_ret(r) : r + woken;
 	}
 	if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET)
-		return kernel_ret(SHIM_SYSCALL(
-		    rt_syscall6(SYS_futex, a1, a2, a3, a4, a5, a6)));
+		return kernel_ret(kernel_wait(a1, a2, a3, a4, a5, a6, cmd));
 	return kernel_ret(rt_syscall6(SYS_futex, a1, a2, a3, a4, a5, a6));
 }
 
