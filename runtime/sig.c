@@ -214,6 +214,18 @@ static void recompute_waitmask(void)
 	rt_store(&waitmask, m);
 }
 
+/* siglock held.  Take g off the waiter list (it is on it). */
+static void waiter_remove(struct rt_g *g)
+{
+	for (struct rt_g **pp = &waiters; *pp; pp = &(*pp)->sigwnext)
+		if (*pp == g) {
+			*pp = g->sigwnext;
+			break;
+		}
+	g->sigwaitset = 0;
+	recompute_waitmask();
+}
+
 void rt_sig_dispatch(void)
 {
 	if (!rt_load(&incoming))
@@ -255,15 +267,8 @@ bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
 	if (g->sigwaitset & BIT(sig)) {
 		rt_lock(&siglock);
 		if ((g->sigwaitset & BIT(sig)) && rt_wake_claim(g, RT_WOKEN)) {
-			for (struct rt_g **pp = &waiters; *pp;
-			     pp = &(*pp)->sigwnext)
-				if (*pp == g) {
-					*pp = g->sigwnext;
-					break;
-				}
+			waiter_remove(g);
 			g->sigwaitgot = sig;
-			g->sigwaitset = 0;
-			recompute_waitmask();
 			wl_add(&wl, g);
 		}
 		rt_unlock(&siglock);
@@ -377,16 +382,8 @@ int rt_sigwait(uint64_t set, int64_t deadline, int *sig, siginfo_t *si)
 		int r = rt_park(unlock_siglock, NULL, WAIT_SIGNAL, deadline);
 		rt_lock(&siglock);
 		int got = g->sigwaitgot;
-		if (!got) { /* timed out or interrupted: leave the list */
-			for (struct rt_g **pp = &waiters; *pp;
-			     pp = &(*pp)->sigwnext)
-				if (*pp == g) {
-					*pp = g->sigwnext;
-					break;
-				}
-			g->sigwaitset = 0;
-			recompute_waitmask();
-		}
+		if (!got) /* timed out or interrupted: leave the list */
+			waiter_remove(g);
 		rt_unlock(&siglock);
 		if (got) {
 			*sig = got;
@@ -435,41 +432,44 @@ static void set_fs(void *tp)
 
 static __attribute__((noinline)) int errno_here(void) { return errno; }
 
-long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
-			  int *err)
+/* Point the thread pointer at the descriptor glibc associates with this
+ * OS thread (M0: the main thread's; other Ms: their own).  Returns the
+ * one to put back, or NULL when nothing changed. */
+static void *enter_os_thread(void)
 {
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g ? g->m : NULL;
 	void *cur;
 	__asm__ volatile("mov %%fs:0, %0" : "=r"(cur));
 	void *os = !m ? cur : m == rt_m0() ? rt_tls.main_tp : m->native_tp;
-	if (os == cur) {
-		long r = f(a, b, c);
-		*err = errno_here();
-		return r;
-	}
+	if (os == cur)
+		return NULL;
 	set_fs(os);
+	return cur;
+}
+
+static void leave_os_thread(void *prev)
+{
+	if (prev)
+		set_fs(prev);
+}
+
+long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
+			  int *err)
+{
+	void *prev = enter_os_thread();
 	long r = f(a, b, c);
 	*err = errno_here(); /* the OS thread's errno */
-	set_fs(cur);
+	leave_os_thread(prev);
 	return r;
 }
 
 void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
 			 siginfo_t *si, void *uc)
 {
-	struct rt_g *g = rt_getg();
-	struct rt_m *m = g ? g->m : NULL;
-	void *cur;
-	__asm__("mov %%fs:0, %0" : "=r"(cur));
-	void *os = !m ? cur : m == rt_m0() ? rt_tls.main_tp : m->native_tp;
-	if (os == cur) {
-		f(sig, si, uc);
-		return;
-	}
-	set_fs(os);
+	void *prev = enter_os_thread();
 	f(sig, si, uc);
-	set_fs(cur);
+	leave_os_thread(prev);
 }
 
 void rt_sig_enable(void) { rt_sysmon_running(); }

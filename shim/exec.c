@@ -75,37 +75,34 @@ static void before_exec(void)
 	shim_fd_restore();
 }
 
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* exec returned: it failed.  Put the OS thread's mask back; keep errno. */
+static int exec_failed(int r)
 {
-	shim_check();
-	before_exec();
-	int r = rx.execve(path, argv, envp);
 	int e = errno;
 	shim_exec_failed();
 	errno = e;
 	return r;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	shim_check();
+	before_exec();
+	return exec_failed(rx.execve(path, argv, envp));
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	shim_check();
 	before_exec();
-	int r = rx.execvpe(file, argv, envp);
-	int e = errno;
-	shim_exec_failed();
-	errno = e;
-	return r;
+	return exec_failed(rx.execvpe(file, argv, envp));
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	shim_check();
 	before_exec();
-	int r = rx.fexecve(fd, argv, envp);
-	int e = errno;
-	shim_exec_failed();
-	errno = e;
-	return r;
+	return exec_failed(rx.fexecve(fd, argv, envp));
 }
 
 EXPORT int execv(const char *path, char *const argv[])

@@ -482,6 +482,19 @@ int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si)
 	return 0;
 }
 
+/* The siginfo of a signal this process sends itself. */
+static siginfo_t own_info(int sig, int code, union sigval v)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = code;
+	si.si_pid = shim_pid;
+	si.si_uid = getuid();
+	si.si_value = v;
+	return si;
+}
+
 /* kill()/sigqueue() to our own process: route the signal here and now
  * (through the kernel it would wait for sysmon to route it). */
 static int self_send(int sig, siginfo_t *si)
@@ -509,12 +522,7 @@ EXPORT int kill(pid_t pid, int sig)
 	shim_check();
 	if (!self_target(pid, sig))
 		return real.kill(pid, sig);
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = sig;
-	si.si_code = SI_USER;
-	si.si_pid = shim_pid;
-	si.si_uid = getuid();
+	siginfo_t si = own_info(sig, SI_USER, (union sigval){0});
 	return self_send(sig, &si);
 }
 
@@ -523,13 +531,7 @@ EXPORT int sigqueue(pid_t pid, int sig, const union sigval v)
 	shim_check();
 	if (!self_target(pid, sig))
 		return real.sigqueue(pid, sig, v);
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = sig;
-	si.si_code = SI_QUEUE;
-	si.si_pid = shim_pid;
-	si.si_uid = getuid();
-	si.si_value = v;
+	siginfo_t si = own_info(sig, SI_QUEUE, v);
 	return self_send(sig, &si);
 }
 
@@ -550,13 +552,7 @@ EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval v)
 	struct rt_g *g = shim_g(t);
 	if (!g)
 		return ESRCH;
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = sig;
-	si.si_code = SI_QUEUE;
-	si.si_pid = getpid();
-	si.si_uid = getuid();
-	si.si_value = v;
+	siginfo_t si = own_info(sig, SI_QUEUE, v);
 	return shim_kill_g(g, sig, &si);
 }
 
