@@ -124,6 +124,7 @@ static char wake_marker; /* si_value of the wake-up timers' signals */
 
 static void urg_handler(int sig, siginfo_t *si, void *ucv)
 {
+	bool wake = false;
 	if (si->si_code == SI_TIMER && si->si_value.sival_ptr == &wake_marker) {
 		/* a wake-up timer: preempt if a timer of this P is due */
 		struct rt_g *g = rt_getg();
@@ -137,6 +138,7 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 			return;
 		rt_store(&g->preempt, true);
 		rt_xadd(&rt_sched.nwakepreempt, 1);
+		wake = true;
 	} else if (si->si_code == SI_QUEUE &&
 		   si->si_value.sival_int == RT_DUMP_MAGIC) {
 		/* `greenrun dump PID`: sigqueue() with our magic (dump.c) */
@@ -159,13 +161,18 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 		return;
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-	if (!safe_pc(pc))
-		return;
 	/* room for the gap, 16 registers and the XSAVE area */
 	size_t need = RT_PREEMPT_GAP + 16 * 8 + rt_xsave_size + 1024;
-	if (sp >= g->stk.hi || sp < g->stk.lo || sp - need < g->stk.lo)
-		return; /* off its stack (a handler on the signal stack), or
-			   too close to the bottom */
+	if (!safe_pc(pc) || sp >= g->stk.hi || sp < g->stk.lo ||
+	    sp - need < g->stk.lo) {
+		/* An unsafe point (libc, greenrun), or off its stack (a
+		 * handler on the signal stack), or too close to the bottom.
+		 * A wake-up retries 100 us later (sysmon's 10 ms slice would
+		 * otherwise be the next chance). */
+		if (wake)
+			rt_preempt_arm(g->m, rt_nanotime() + 50000);
+		return;
+	}
 	rt_store(&g->preempt, false);
 	g->asyncsig = sg;
 	g->asyncpre = pre;

@@ -416,6 +416,12 @@ top:;
 		rt_lock(&rt_sched.lock);
 		g = rt_globrunqget(p, 1);
 		rt_unlock(&rt_sched.lock);
+		/* A G just woken (runnext: a timer or a wake-up readied it)
+		 * runs first and the global one takes its place: it would
+		 * otherwise wait out a whole slice behind a CPU-bound G. */
+		struct rt_g *n = rt_load(&p->runnext);
+		if (g && n && rt_cas(&p->runnext, n, g))
+			g = n;
 		if (g)
 			goto found;
 	}

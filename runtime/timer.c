@@ -94,9 +94,11 @@ void rt_timer_add(struct rt_p *p, struct rt_timer *t)
 	rt_unlock(&p->timerlock);
 
 	/* The new earliest deadline of this M's own P, while other Gs are
-	 * queued to run meanwhile: one of them may still be computing when
-	 * it falls due.  Ask for a wake-up preemption then (preempt.c). */
-	if (first && !rt_runqempty(p)) {
+	 * queued to run meanwhile (here or on the global queue, where
+	 * preempted Gs go): one of them may still be computing when it
+	 * falls due.  Ask for a wake-up preemption then (preempt.c). */
+	if (first && (!rt_runqempty(p) ||
+		      rt_load_relaxed(&rt_sched.runqsize) > 0)) {
 		struct rt_g *g = rt_getg();
 		if (g && g->m && g->m->p == p)
 			rt_preempt_arm(g->m, t->when);
