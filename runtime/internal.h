@@ -73,8 +73,13 @@ void rt_runqput(struct rt_p *p, struct rt_g *g, bool next);
 struct rt_g *rt_runqget(struct rt_p *p);
 bool rt_runqempty(struct rt_p *p);
 struct rt_g *rt_runqsteal(struct rt_p *p, struct rt_p *victim, bool stealnext);
-void rt_globrunqput(struct rt_g *g);       /* sched.lock held */
+/* The global queue (runq.c; sched.lock held for all): put g, or the list
+ * head..tail of n Gs, at the end of the woken run; put a preempted g at the
+ * very end; take the oldest preempted G (NULL: none). */
+void rt_globrunqput(struct rt_g *g);
 void rt_globrunqputbatch(struct rt_g *head, struct rt_g *tail, int n);
+void rt_globrunqput_preempted(struct rt_g *g);
+struct rt_g *rt_globrunqget_preempted(void);
 struct rt_g *rt_globrunqget(struct rt_p *p, int max); /* sched.lock held */
 uint32_t rt_runqlen(struct rt_p *p);
 

@@ -581,6 +581,7 @@ struct rt_g *rt_netpoll(int64_t delay, int *n)
 		}
 		pd_event(evs[i].data.u64, evs[i].events, &gl);
 	}
+	rt_store(&rt_sched.lastpoll, rt_nanotime());
 	if (t0) /* blocking polls only: the timeline's "netpoll" spans */
 		rt_trace_poll(rt_getm(), t0, gl.n);
 	*n = gl.n;

@@ -413,8 +413,11 @@ top:;
 		rt_injectglist(list, n);
 	}
 	if (p->schedtick % 61 == 0 && rt_load_relaxed(&rt_sched.runqsize) > 0) {
+		/* the oldest preempted G first: woken ones overtake them */
 		rt_lock(&rt_sched.lock);
-		g = rt_globrunqget(p, 1);
+		g = rt_globrunqget_preempted();
+		if (!g)
+			g = rt_globrunqget(p, 1);
 		rt_unlock(&rt_sched.lock);
 		/* A G just woken (runnext: a timer or a wake-up readied it)
 		 * runs first and the global one takes its place: it would
@@ -690,7 +693,8 @@ bool rt_wake_claim(struct rt_g *g, int res)
 	if (!rt_cas(&g->wakeup, 0u, 1u))
 		return false;
 	g->wakeres = res;
-	RT_TRACE(rt_getm(), TR_UNBLOCK, g, 0);
+	/* no G on sysmon (its netpoll): no M to trace on */
+	RT_TRACE(rt_getg() ? rt_getm() : NULL, TR_UNBLOCK, g, 0);
 	return true;
 }
 
@@ -737,12 +741,13 @@ void rt_yield(void)
 }
 
 /* A preempted G goes to the global queue, through g0 (so findrunnable
- * runs: timers, fairness), as Go's gopreempt_m. */
+ * runs: timers, fairness), as Go's gopreempt_m; behind the woken Gs
+ * queued there (runq.c). */
 static void gopreempt_m(struct rt_g *g, void *arg)
 {
 	rt_store_rel(&g->status, (uint32_t)G_RUNNABLE);
 	rt_lock(&rt_sched.lock);
-	rt_globrunqput(g);
+	rt_globrunqput_preempted(g);
 	rt_unlock(&rt_sched.lock);
 }
 
@@ -1119,7 +1124,7 @@ void rt_after_fork_child(void)
 			  g->ismain);
 	rt_sched.lock.key = 0;
 	userlock.key = 0;
-	rt_sched.runqhead = rt_sched.runqtail = NULL;
+	rt_sched.runqhead = rt_sched.runqtail = rt_sched.runqwoken = NULL;
 	rt_sched.runqsize = 0;
 	rt_sched.pidle = NULL;
 	rt_sched.npidle = 0;

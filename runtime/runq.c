@@ -13,8 +13,16 @@
  * global queue in one batch under sched.lock (runqputslow).
  *
  * Global queue: a singly linked list through g->schedlink, guarded by
- * sched.lock.  globrunqget takes a fair share (size/nprocs + 1) and moves
- * all but one onto the local ring.
+ * sched.lock, in two runs: first the Gs made runnable by a wake-up (netpoll,
+ * the end of a system call, a local ring's overflow), FIFO, up to and
+ * including runqwoken; then the preempted Gs (rt_globrunqput_preempted),
+ * FIFO.  A G woken by I/O while every P is busy so overtakes the CPU-bound
+ * Gs that were preempted before it, instead of waiting one 10 ms slice per
+ * CPU-bound G (what Go's single FIFO does).  No starvation of the preempted
+ * run: findrunnable's every-61st-tick pick takes its oldest
+ * (rt_globrunqget_preempted).  globrunqget takes a fair share
+ * (size/nprocs + 1) from the head and moves all but one onto the local
+ * ring.
  */
 #include "atomic.h"
 #include "internal.h"
@@ -40,7 +48,26 @@ bool rt_runqempty(struct rt_p *p)
 	}
 }
 
-void rt_globrunqput(struct rt_g *g)
+/* Insert head..tail (n Gs) after the woken run. */
+void rt_globrunqputbatch(struct rt_g *head, struct rt_g *tail, int n)
+{
+	struct rt_g *w = rt_sched.runqwoken;
+	if (w) {
+		tail->schedlink = w->schedlink;
+		w->schedlink = head;
+	} else {
+		tail->schedlink = rt_sched.runqhead;
+		rt_sched.runqhead = head;
+	}
+	if (rt_sched.runqtail == w) /* also: both NULL, an empty queue */
+		rt_sched.runqtail = tail;
+	rt_sched.runqwoken = tail;
+	rt_store_relaxed(&rt_sched.runqsize, rt_sched.runqsize + n);
+}
+
+void rt_globrunqput(struct rt_g *g) { rt_globrunqputbatch(g, g, 1); }
+
+void rt_globrunqput_preempted(struct rt_g *g)
 {
 	g->schedlink = NULL;
 	if (rt_sched.runqtail)
@@ -51,15 +78,21 @@ void rt_globrunqput(struct rt_g *g)
 	rt_store_relaxed(&rt_sched.runqsize, rt_sched.runqsize + 1);
 }
 
-void rt_globrunqputbatch(struct rt_g *head, struct rt_g *tail, int n)
+struct rt_g *rt_globrunqget_preempted(void)
 {
-	tail->schedlink = NULL;
-	if (rt_sched.runqtail)
-		rt_sched.runqtail->schedlink = head;
+	struct rt_g *w = rt_sched.runqwoken;
+	struct rt_g *g = w ? w->schedlink : rt_sched.runqhead;
+	if (!g)
+		return NULL;
+	if (w)
+		w->schedlink = g->schedlink;
 	else
-		rt_sched.runqhead = head;
-	rt_sched.runqtail = tail;
-	rt_store_relaxed(&rt_sched.runqsize, rt_sched.runqsize + n);
+		rt_sched.runqhead = g->schedlink;
+	if (rt_sched.runqtail == g)
+		rt_sched.runqtail = w;
+	g->schedlink = NULL;
+	rt_store_relaxed(&rt_sched.runqsize, rt_sched.runqsize - 1);
+	return g;
 }
 
 /* Move half the ring plus g to the global queue.  False if a stealer
@@ -187,16 +220,26 @@ struct rt_g *rt_globrunqget(struct rt_p *p, int max)
 		n = max;
 	if (n > RT_RUNQ_SIZE / 2)
 		n = RT_RUNQ_SIZE / 2;
-	rt_store_relaxed(&rt_sched.runqsize, size - n);
-	struct rt_g *g = rt_sched.runqhead;
-	rt_sched.runqhead = g->schedlink;
-	for (int32_t i = 1; i < n; i++) {
-		struct rt_g *g2 = rt_sched.runqhead;
-		rt_sched.runqhead = g2->schedlink;
-		rt_runqput(p, g2, false);
+	/* Only woken Gs move to the local ring in a batch: preempted ones
+	 * come one at a time, or a G woken later would wait behind them
+	 * on this P's ring, a slice each. */
+	int32_t took = 0;
+	struct rt_g *g = NULL;
+	while (took < n && rt_sched.runqhead) {
+		if (took > 0 && !rt_sched.runqwoken)
+			break;
+		struct rt_g *h = rt_sched.runqhead;
+		rt_sched.runqhead = h->schedlink;
+		if (h == rt_sched.runqwoken)
+			rt_sched.runqwoken = NULL;
+		if (took++ == 0)
+			g = h;
+		else
+			rt_runqput(p, h, false);
 	}
 	if (!rt_sched.runqhead)
 		rt_sched.runqtail = NULL;
+	rt_store_relaxed(&rt_sched.runqsize, size - took);
 	g->schedlink = NULL;
 	return g;
 }

@@ -70,6 +70,68 @@ static int check_preempt(struct rt_p *p, struct pseen *s, int64_t now)
 	return 1;
 }
 
+/* Has the G on p run for at least 1 ms (p's schedtick unchanged since
+ * sysmon first saw it, 1 ms or more ago)? */
+static bool long_running(struct rt_p *p, struct pseen *s, int64_t now)
+{
+	return rt_load(&p->status) == P_RUNNING && s->runsince &&
+	       s->schedtick == rt_load_relaxed(&p->schedtick) &&
+	       now - s->runsince >= 1000000;
+}
+
+/* Wake-up preemption while every P is stuck in a long-running G (none
+ * has scheduled for 1 ms or more):
+ *   - network readiness: no M polls then, so poll without blocking once
+ *     the netpoller has not run for SYSMON_POLL_NS (Go's sysmon does it
+ *     after 10 ms) and put the woken Gs on the global queue, where they
+ *     overtake the preempted ones (runq.c);
+ *   - then preempt, for each woken G (at least one if woken Gs already
+ *     wait there: readied by a P's last poll, a system call's end), a P
+ *     whose G has run for more than 1 ms, longest first.
+ * Timers have the per-M wake-up timer instead (preempt.c).  While some P
+ * keeps scheduling, its M polls (findrunnable; every 61st tick at the
+ * latest) and runs the global queue, and sysmon stays out of the way:
+ * polling from here whenever one P looked stuck (often only its M
+ * descheduled by the kernel) cost 10% of the echo requests/s at 10,000
+ * connections.  Returns the number of Gs woken. */
+#define SYSMON_POLL_NS 500000
+static int sysmon_wakepreempt(struct pseen *seen, int64_t now)
+{
+	for (int i = 0; i < rt_sched.nprocs; i++)
+		if (!long_running(&rt_sched.allp[i], &seen[i], now))
+			return 0;
+	int n = 0;
+	if (rt_netpoll_waiters() > 0 && !rt_load(&rt_sched.polling) &&
+	    now - rt_load(&rt_sched.lastpoll) >= SYSMON_POLL_NS) {
+		struct rt_g *list = rt_netpoll(0, &n);
+		rt_injectglist(list, n);
+	}
+	int want = n;
+	if (!want && rt_load_relaxed(&rt_sched.runqwoken)) /* racy peek */
+		want = 1;
+	for (int k = 0; k < want; k++) {
+		struct rt_p *best = NULL;
+		struct pseen *bs = NULL;
+		for (int i = 0; i < rt_sched.nprocs; i++) {
+			struct rt_p *p = &rt_sched.allp[i];
+			struct pseen *s = &seen[i];
+			if (!long_running(p, s, now) ||
+			    now - s->lastsig < 1000000)
+				continue;
+			if (!bs || s->runsince < bs->runsince) {
+				best = p;
+				bs = s;
+			}
+		}
+		if (!best)
+			break;
+		bs->lastsig = now;
+		rt_xadd(&rt_sched.nwakepreempt, 1);
+		rt_preempt_p(best);
+	}
+	return n;
+}
+
 /* A G running on p has a signal to take (sent while it was inside
  * greenrun or runnable): kick its M, at most every 200 us while it stays
  * at unsafe points.  Returns 1 if kicked. */
@@ -145,6 +207,7 @@ static void *sysmon(void *arg)
 				retaken++;
 			}
 		}
+		retaken += sysmon_wakepreempt(seen, now);
 		if (retaken || idle < 50) {
 			idle = retaken ? 0 : idle + 1;
 			delay_us = 20;
@@ -167,6 +230,13 @@ static void *sysmon(void *arg)
 			if (until < delay_us)
 				delay_us = until;
 		}
+		/* Gs wait on fds and no M blocks in the netpoller, or woken
+		 * Gs wait on the global queue: look again within 1 ms for
+		 * Ps stuck in long-running Gs (sysmon_wakepreempt). */
+		if (((rt_netpoll_waiters() > 0 && !rt_load(&rt_sched.polling)) ||
+		     rt_load_relaxed(&rt_sched.runqwoken)) &&
+		    delay_us > 1000)
+			delay_us = 1000;
 	}
 	return NULL;
 }

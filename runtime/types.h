@@ -263,7 +263,9 @@ struct rt_m {
 
 struct rt_sched {
 	rt_mutex lock;           /* guards the fields below marked (L) */
-	struct rt_g *runqhead;   /* (L) global run queue */
+	struct rt_g *runqhead;   /* (L) global run queue: the runnable Gs */
+	struct rt_g *runqwoken;  /* (L) last of them before the preempted
+				    ones (NULL: none), see runq.c */
 	struct rt_g *runqtail;   /* (L) */
 	int32_t runqsize;        /* (L) writes; racy reads allowed */
 	struct rt_p *pidle;      /* (L) idle Ps */
@@ -274,6 +276,8 @@ struct rt_sched {
 	int32_t nmspinning;      /* atomic */
 	int32_t polling;         /* atomic: an M is in blocking netpoll */
 	int64_t polluntil;       /* atomic: its deadline (0: computing) */
+	int64_t lastpoll;        /* atomic: when a netpoll last returned, ns
+				    (sysmon polls when it grows old) */
 
 	int32_t nprocs;          /* immutable after init */
 	struct rt_p *allp;       /* immutable after init: nprocs Ps */

@@ -150,6 +150,51 @@ START_TEST(test_globrunqget_fair_share)
 }
 END_TEST
 
+START_TEST(test_globrunq_woken_before_preempted)
+{
+	sched_setup(1);
+	struct rt_p *p = &rt_sched.allp[0];
+	/* preempted 0, 1; woken 2; preempted 3; woken batch 4, 5; woken 6 */
+	rt_globrunqput_preempted(&fakeg[0]);
+	rt_globrunqput_preempted(&fakeg[1]);
+	rt_globrunqput(&fakeg[2]);
+	rt_globrunqput_preempted(&fakeg[3]);
+	fakeg[4].schedlink = &fakeg[5];
+	rt_globrunqputbatch(&fakeg[4], &fakeg[5], 2);
+	rt_globrunqput(&fakeg[6]);
+	ck_assert_int_eq(rt_sched.runqsize, 7);
+	/* order: the woken run FIFO, then the preempted run FIFO */
+	int want[7] = {2, 4, 5, 6, 0, 1, 3};
+	struct rt_g *g = rt_sched.runqhead;
+	for (int i = 0; i < 7; i++, g = g->schedlink)
+		ck_assert_ptr_eq(g, &fakeg[want[i]]);
+	ck_assert_ptr_eq(g, NULL);
+	ck_assert_ptr_eq(rt_sched.runqtail, &fakeg[3]);
+	/* the fairness pick takes the oldest preempted G */
+	ck_assert_ptr_eq(rt_globrunqget_preempted(), &fakeg[0]);
+	ck_assert_int_eq(rt_sched.runqsize, 6);
+	/* taking the woken run one by one ends it; then new woken Gs go
+	 * to the head again, before the preempted 1 and 3 */
+	for (int i = 0; i < 4; i++)
+		ck_assert_ptr_eq(rt_globrunqget(p, 1), &fakeg[want[i]]);
+	ck_assert_ptr_eq(rt_sched.runqwoken, NULL);
+	rt_globrunqput(&fakeg[7]);
+	ck_assert_ptr_eq(rt_globrunqget(p, 1), &fakeg[7]);
+	ck_assert_ptr_eq(rt_globrunqget_preempted(), &fakeg[1]);
+	ck_assert_ptr_eq(rt_globrunqget_preempted(), &fakeg[3]);
+	ck_assert_ptr_eq(rt_globrunqget_preempted(), NULL);
+	ck_assert_ptr_eq(rt_sched.runqhead, NULL);
+	ck_assert_ptr_eq(rt_sched.runqtail, NULL);
+	ck_assert_int_eq(rt_sched.runqsize, 0);
+	/* a woken G into a queue of only preempted ones goes first */
+	rt_globrunqput_preempted(&fakeg[8]);
+	rt_globrunqput(&fakeg[9]);
+	ck_assert_ptr_eq(rt_globrunqget(p, 1), &fakeg[9]);
+	ck_assert_ptr_eq(rt_globrunqget(p, 1), &fakeg[8]);
+	ck_assert_ptr_eq(rt_sched.runqtail, NULL);
+}
+END_TEST
+
 /* ---- timers -------------------------------------------------------------- */
 
 static int fired[64], nfired;
@@ -428,6 +473,7 @@ Suite *runtime_suite(void)
 	tcase_add_test(q, test_runq_overflow_to_global);
 	tcase_add_test(q, test_runq_steal_half);
 	tcase_add_test(q, test_globrunqget_fair_share);
+	tcase_add_test(q, test_globrunq_woken_before_preempted);
 	suite_add_tcase(s, q);
 	TCase *t = tcase_create("timer");
 	tcase_add_test(t, test_timer_heap_order_and_delete);
