@@ -768,6 +768,16 @@ void rt_entersyscall(void)
 	m->oldp = p;
 	RT_TRACE(m, TR_SYSCALL, m->curg, 0);
 	rt_store_relaxed(&p->syscalltick, p->syscalltick + 1);
+	/* Unbind p from m (Go's entersyscall: pp.m = 0).  Whoever turns
+	 * P_SYSCALL into something else next owns p: sysmon's handoff, or
+	 * an M leaving a system call, which need not be this one: once p
+	 * was handed off, its new M may be in a system call in turn when
+	 * we return; our CAS then takes p over and that M's fails.  With
+	 * p->m left set, that takeover kept the other M's name on p, and
+	 * sysmon asked the wrong M to preempt (a thread looping on a
+	 * mutex on one P was never preempted again: tests/prog/
+	 * handoff_takeover.c). */
+	rt_store(&p->m, (struct rt_m *)NULL);
 	rt_store_rel(&p->status, (uint32_t)P_SYSCALL); /* sysmon may take it */
 }
 
@@ -797,8 +807,15 @@ void rt_exitsyscall(void)
 	struct rt_p *p = m->oldp;
 	m->oldp = NULL;
 	RT_TRACE(m, TR_SYSRET, m->curg, 0);
-	if (rt_cas(&p->status, (uint32_t)P_SYSCALL, (uint32_t)P_RUNNING))
-		return; /* fast path: nobody took our P */
+	if (rt_cas(&p->status, (uint32_t)P_SYSCALL, (uint32_t)P_RUNNING)) {
+		/* fast path: p was in a system call (ours, or that of the M
+		 * sysmon had handed it to): it is ours now */
+		if (rt_load(&p->m))
+			rt_throw("exitsyscall: a P in a system call has an M");
+		m->p = p;
+		rt_store(&p->m, m);
+		return;
+	}
 	m->p = NULL; /* sysmon handed it to someone else */
 	rt_lock(&rt_sched.lock);
 	struct rt_p *np = pidleget();

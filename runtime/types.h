@@ -193,7 +193,9 @@ struct rt_p {
 	uint32_t status;         /* P_IDLE / P_RUNNING / P_SYSCALL; atomic:
 				    IDLE<->RUNNING under sched.lock, SYSCALL
 				    leaves by CAS (owner M or sysmon) */
-	struct rt_m *m;          /* holder, NULL when idle */
+	struct rt_m *m;          /* holder; NULL when idle or in a system
+				    call (P_SYSCALL: the M that leaves its
+				    call first takes it, proc.c) */
 	struct rt_p *link;       /* sched.pidle list; guarded by sched.lock */
 	uint32_t schedtick;      /* owner M only; read racily by sysmon */
 	uint32_t syscalltick;    /* owner M increments per syscall; sysmon reads */
