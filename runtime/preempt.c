@@ -202,6 +202,18 @@ void rt_preempt_entry(void)
 		rt_gopreempt();
 }
 
+/* rt_preempt_point's slow path (rt.h): the G was asked to yield. */
+void rt_preempt_yield(void)
+{
+	if (rt_cannot_park())
+		return;
+	struct rt_g *g = rt_getg();
+	if (!rt_xchg(&g->preempt, false))
+		return;
+	rt_xadd(&rt_sched.npreempt, 1);
+	rt_gopreempt();
+}
+
 void rt_preempt_init(void)
 {
 	rt_preempt_ns = rt_env_int("GREENRUN_PREEMPT_MS", 10, 0, 100000) * 1000000;

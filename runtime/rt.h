@@ -59,6 +59,26 @@ static inline bool rt_cannot_park(void)
 	return sp < g->stk.lo || sp >= g->stk.hi;
 }
 
+/* A cooperative preemption point (as Go's check at function entry): yield
+ * if sysmon or a wake-up timer asked the calling G to (g->preempt) and it
+ * can park.  For shim entry points a program may call in a tight loop
+ * (mutex lock/unlock): the signal asking for preemption then nearly always
+ * lands inside greenrun or in a system call it makes, where the handler
+ * refuses to switch (preempt.c), and the loop kept its P for good (Open
+ * POSIX pthread_cond_timedwait/2-5 with one P: main polling a counter
+ * under a mutex while the threads that would raise it never ran).  Call
+ * only where the G could park: at the top level of an entry point, no
+ * runtime lock held, not in a vfork child.  One TLS load and a predicted
+ * branch when nobody asked. */
+void rt_preempt_yield(void);
+static inline void rt_preempt_point(void)
+{
+	struct rt_g *g = rt_getg();
+	if (__builtin_expect(g && __atomic_load_n(&g->preempt, __ATOMIC_RELAXED),
+			     0))
+		rt_preempt_yield();
+}
+
 /* In the child of fork(): rebuild the runtime around the calling thread,
  * the only one that exists there.  Called from the atfork child handler. */
 void rt_after_fork_child(void);

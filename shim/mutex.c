@@ -185,6 +185,7 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 		       const struct timespec *ts, bool try)
 {
 	shim_check();
+	shim_preempt_point();
 	int kind = MD(m)->__kind;
 	if (kind < 0)
 		return EINVAL;
@@ -279,6 +280,7 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	}
 	MD(m)->__owner = 0;
 	unlock_word(m);
+	shim_preempt_point();
 	return 0;
 }
 

@@ -116,6 +116,7 @@ static int wait_until(struct srw *w, bool (*may_enter)(const struct srw *),
 static int rdlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 {
 	shim_check();
+	shim_preempt_point();
 	struct srw *w = RW(r);
 	shim_ilock(&w->lock, w->shared);
 	int e = writer_is_me(w, shim_self_id())
@@ -141,6 +142,7 @@ static bool readers_admissible(struct srw *w)
 static int wrlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 {
 	shim_check();
+	shim_preempt_point();
 	struct srw *w = RW(r);
 	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
@@ -186,6 +188,7 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *r)
 		shim_wake_word(&w->wgen, 1, w->shared);
 	if (wake_r)
 		shim_wake_word(&w->rgen, INT32_MAX, w->shared);
+	shim_preempt_point();
 	return 0;
 }
 

@@ -114,6 +114,16 @@ static inline void shim_check(void)
  * library and leaves greenrun's state (the parent's) alone. */
 extern int shim_in_vfork;
 
+/* A cooperative preemption point (rt_preempt_point) for entry points a
+ * program may call in a loop that never blocks: mutex, spin and rwlock
+ * lock/trylock/unlock.  Not for async-signal-safe calls (sem_post): a
+ * handler may run them where the interrupted code holds a libc lock. */
+static inline void shim_preempt_point(void)
+{
+	if (!__builtin_expect(shim_in_vfork, 0))
+		rt_preempt_point();
+}
+
 static inline bool shim_on_g0(void)
 {
 	return __builtin_expect(shim_in_vfork, 0) || rt_cannot_park();

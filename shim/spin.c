@@ -21,6 +21,7 @@ EXPORT int pthread_spin_destroy(pthread_spinlock_t *l) { return 0; }
 
 EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
+	shim_preempt_point();
 	int z = 0;
 	return __atomic_compare_exchange_n(l, &z, 1, false, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED)
@@ -50,5 +51,6 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
 {
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+	shim_preempt_point();
 	return 0;
 }
