@@ -130,7 +130,6 @@ void rt_sysmon_start(void);
 /* ---- env.c ------------------------------------------------------------ */
 int rt_env_procs(void);
 size_t rt_env_size(const char *name, size_t def);
-long rt_env_int(const char *name, long def, long min, long max);
 int rt_ncpu(void);
 
 /* ---- sig.c ------------------------------------------------------------ */

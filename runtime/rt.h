@@ -79,6 +79,10 @@ static inline void rt_preempt_point(void)
 		rt_preempt_yield();
 }
 
+/* An integer GREENRUN_* setting from the environment, in [min, max]; def
+ * when unset; a bad value prints a warning and gives def (env.c). */
+long rt_env_int(const char *name, long def, long min, long max);
+
 /* In the child of fork(): rebuild the runtime around the calling thread,
  * the only one that exists there.  Called from the atfork child handler. */
 void rt_after_fork_child(void);

@@ -89,9 +89,28 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 
 /* A socket of ours that starts listening gets its O_NONBLOCK underneath
  * now, before any fork can share it (fd.c). */
+/* GREENRUN_LISTEN_BACKLOG: the smallest listen backlog (0, the default:
+ * the program's own).  A thread-per-connection server's accept loop runs
+ * when greenrun schedules it, not when the kernel would wake its OS
+ * thread; with a tiny backlog (http.server asks for 5) connection bursts
+ * then overflow the queue a little more often than natively, and clients
+ * see dropped SYNs (connects that take 1-3 s).  Go's net package always
+ * asks for net.core.somaxconn; POSIX makes the backlog a hint.  Not the
+ * default: a program may rely on a small backlog (a full queue is how a
+ * connect timeout is tested). */
+static int min_backlog(void)
+{
+	static int v = -1;
+	if (v < 0)
+		v = (int)rt_env_int("GREENRUN_LISTEN_BACKLOG", 0, 0, 1 << 20);
+	return v;
+}
+
 EXPORT int listen(int fd, int backlog)
 {
 	shim_check();
+	if (backlog < min_backlog())
+		backlog = min_backlog();
 	int r = real.listen(fd, backlog);
 	if (r == 0) {
 		struct shim_fd f = shim_fd_get(fd);
