@@ -54,6 +54,7 @@ EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
 	shim_check();
 	wake(c, 1);
+	shim_preempt_point();
 	return 0;
 }
 
@@ -61,6 +62,7 @@ EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
 	shim_check();
 	wake(c, INT32_MAX);
+	shim_preempt_point();
 	return 0;
 }
 

@@ -116,7 +116,9 @@ extern int shim_in_vfork;
 
 /* A cooperative preemption point (rt_preempt_point) for entry points a
  * program may call in a loop that never blocks: mutex, spin and rwlock
- * lock/trylock/unlock.  Not for async-signal-safe calls (sem_post): a
+ * lock/trylock/unlock, cond signal/broadcast (Open POSIX
+ * pthread_cond_broadcast/4-2 broadcasts in a loop until the waiters it
+ * wakes have run).  Not for async-signal-safe calls (sem_post): a
  * handler may run them where the interrupted code holds a libc lock. */
 static inline void shim_preempt_point(void)
 {
