@@ -124,6 +124,13 @@ void rt_preempt_minit(struct rt_m *m);
 void rt_preempt_arm(struct rt_m *m, int64_t when);
 void rt_gopreempt(void); /* proc.c: yield to the global queue via g0 */
 
+/* ---- sig.c (sysmon's side) -------------------------------------------- */
+/* Repeat the copies that end a G's system call for a signal pending on it
+ * (sig.c: resend); sysmon, each round.  _active: worth a round within
+ * 1 ms. */
+void rt_sig_resend_scan(int64_t now);
+bool rt_sig_resend_active(void);
+
 /* ---- sysmon.c --------------------------------------------------------- */
 void rt_sysmon_start(void);
 

@@ -189,6 +189,16 @@ void rt_sig_pend_self(int sig, const siginfo_t *si);
 uint64_t rt_sig_waitmask(void);
 /* True when si is greenrun's own kick (preemption / delivery) SIGURG. */
 bool rt_sig_is_kick(const siginfo_t *si);
+/* True when si is a copy of a signal already pending on a G, sent by the
+ * router to the OS thread that G blocks in a system call, only to end that
+ * call as the signal would natively (sig.c).  The trampoline ignores it.
+ * Async-signal-safe. */
+#define RT_RESEND_ERRNO 0x47525253 /* "GRRS", in si_errno */
+bool rt_sig_is_resend(const siginfo_t *si);
+/* How many handlers rt_sigcheck has run on the calling G (wraps).  A
+ * system call that failed with EINTR while this did not move was ended by
+ * a stale copy (sig.c: resend), not by a signal of its own: retry it. */
+uint32_t rt_sig_ran(void);
 
 /* Send sig to g (pthread_kill, pthread_cancel with RT_SIGCANCEL): a G in
  * sigwait for it takes it; otherwise it becomes pending on g and g is

@@ -94,6 +94,15 @@ static void kick_sysmon(void)
 	rt_futex_wake_os(&rt_sig_note, 1);
 }
 
+/* Set when a signal became pending on a running G (notify, pend_self):
+ * sysmon then scans the Ms each round (rt_sig_resend_scan) and sends a
+ * copy, every ms, to one whose G still has a deliverable signal while
+ * blocked in a system call; the flag clears once no running G has one.
+ * One copy is not enough: it ends nothing when it lands between
+ * rt_entersyscall and the call's own syscall instruction, and a G kicked
+ * just before it entered the call is in it by the time it could act. */
+static uint32_t resend_active;
+
 void rt_sig_arrived(int sig, const siginfo_t *si)
 {
 	set_info(sig, si);
@@ -105,6 +114,7 @@ void rt_sig_pend_self(int sig, const siginfo_t *si)
 {
 	set_info(sig, si);
 	rt_or64(&rt_getg()->sigpending, BIT(sig));
+	rt_store(&resend_active, 1u); /* it may be entering a system call */
 	kick_sysmon(); /* it kicks the G once it is back in program code */
 }
 
@@ -141,8 +151,77 @@ static void wl_flush(struct wakelist *wl)
 	wl->n = 0;
 }
 
-/* Interrupt g so it notices its pending signals soon. */
-static void notify(struct rt_g *g, struct wakelist *wl)
+/* g blocks its M in a system call greenrun could not turn into a park
+ * (rt_entersyscall: open of a FIFO, waitpid, flock...): send sig itself to
+ * that OS thread, marked (rt_sig_is_resend), so the kernel ends the call
+ * exactly as it would natively: EINTR when the program's handler lacks
+ * SA_RESTART (the trampoline mirrors that flag), else the call restarts.
+ * The trampoline ignores the marked copy: sig is already pending on g,
+ * and the shim's system-call wrapper runs the handler as the call
+ * returns.  Race: g may leave the call before the copy arrives; another
+ * call blocked on that M then sees what a signal without SA_RESTART does
+ * to it natively.  Not for the runtime's own signals (SIGURG, the faults)
+ * nor glibc's 32/33, whose kernel dispositions are not the trampoline. */
+static void resend(struct rt_g *g, struct rt_m *m, int sig)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_errno = RT_RESEND_ERRNO;
+	si.si_pid = (pid_t)rt_syscall0(SYS_getpid);
+	si.si_value.sival_ptr = g;
+	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, m->tid, sig, &si);
+}
+
+
+static bool resendable(int sig)
+{
+	return sig != SIGURG && sig != SIGSEGV && sig != SIGBUS && sig != 32 &&
+	       sig != 33;
+}
+
+void rt_sig_resend_scan(int64_t now)
+{
+	if (!rt_load(&resend_active))
+		return;
+	rt_store(&resend_active, 0u); /* before the scan: see notify */
+	bool any = false;
+	for (struct rt_m *m = rt_load(&rt_sched.allm); m; m = m->alllink) {
+		struct rt_g *g = rt_load(&m->curg);
+		if (!g || g->isg0 || !m->tid)
+			continue;
+		uint64_t d = deliverable(g);
+		for (uint64_t left = d; left; left &= left - 1) {
+			int sig = __builtin_ctzll(left) + 1;
+			if (!resendable(sig))
+				continue;
+			any = true;
+			if (rt_load(&m->oldp) &&
+			    now - m->lastresend >= 1000000) {
+				m->lastresend = now;
+				resend(g, m, sig);
+			}
+			break;
+		}
+	}
+	if (any)
+		rt_store(&resend_active, 1u);
+}
+
+bool rt_sig_resend_active(void) { return rt_load(&resend_active) != 0; }
+
+bool rt_sig_is_resend(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE && si->si_errno == RT_RESEND_ERRNO &&
+	       si->si_pid == (pid_t)rt_syscall0(SYS_getpid);
+}
+
+/* Interrupt g so it notices its pending signal sig soon.  A copy that
+ * arrives after g left its system call (the race above) can still end a
+ * later call of g with EINTR though no handler runs for it: the shim's
+ * wrappers of plain system calls retry such a call (rt_sig_ran). */
+static void notify(struct rt_g *g, int sig, struct wakelist *wl)
 {
 	uint32_t st = rt_load(&g->status);
 	if (st == G_WAITING) {
@@ -150,8 +229,17 @@ static void notify(struct rt_g *g, struct wakelist *wl)
 			wl_add(wl, g);
 	} else if (st == G_RUNNING) {
 		struct rt_m *m = rt_load(&g->m);
-		if (m && m->tid)
+		if (!m || !m->tid)
+			return;
+		if (rt_load(&m->oldp) && rt_load(&m->curg) == g &&
+		    resendable(sig)) {
+			resend(g, m, sig); /* blocked in a system call */
+			m->lastresend = rt_nanotime(); /* sysmon's next in
+							  1 ms (racy hint) */
+		} else
 			rt_sig_kick_m(m);
+		/* after pending was set: see rt_sig_resend_scan */
+		rt_store(&resend_active, 1u);
 	}
 	/* RUNNABLE: sysmon kicks it once it runs program code again */
 }
@@ -200,7 +288,7 @@ static bool route_one(int sig, struct wakelist *wl)
 	if (t) {
 		rt_or64(&t->sigproc, b);
 		rt_or64(&t->sigpending, b);
-		notify(t, wl);
+		notify(t, sig, wl);
 	}
 	rt_unlock(&rt_sched.allglock);
 	return t != NULL;
@@ -279,7 +367,7 @@ bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
 	}
 	rt_or64(&g->sigpending, BIT(sig));
 	if (g != rt_getg()) {
-		notify(g, &wl);
+		notify(g, sig, &wl);
 		if (!wl.head)
 			kick_sysmon(); /* running or runnable: sysmon kicks it
 					  once it runs program code */
@@ -299,10 +387,15 @@ int rt_sigcheck(void)
 		rt_and64(&g->sigproc, ~BIT(sig));
 		siginfo_t si = infos[sig];
 		si.si_signo = sig;
-		r |= rt_sighooks.deliver(sig, &si);
+		int f = rt_sighooks.deliver(sig, &si);
+		if (f & RT_SIG_RAN)
+			g->sigran++;
+		r |= f;
 	}
 	return r;
 }
+
+uint32_t rt_sig_ran(void) { return rt_getg()->sigran; }
 
 uint64_t rt_sigpending(void)
 {

@@ -168,6 +168,7 @@ static void *sysmon(void *arg)
 		}
 		rt_sig_dispatch();
 		int64_t now = rt_nanotime();
+		rt_sig_resend_scan(now);
 		int retaken = 0;
 		rt_diag_poll(now); /* dumps, schedtrace, deadlock check */
 		for (int i = 0; i < rt_sched.nprocs; i++) {
@@ -230,6 +231,10 @@ static void *sysmon(void *arg)
 			if (until < delay_us)
 				delay_us = until;
 		}
+		/* A signal pending on a G that may be blocked in a system
+		 * call: repeat its copy within 1 ms (sig.c). */
+		if (rt_sig_resend_active() && delay_us > 1000)
+			delay_us = 1000;
 		/* Gs wait on fds and no M blocks in the netpoller, or woken
 		 * Gs wait on the global queue: look again within 1 ms for
 		 * Ps stuck in long-running Gs (sysmon_wakepreempt). */

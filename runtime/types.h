@@ -169,6 +169,7 @@ struct rt_g {
 				    delivered (bit 31 = cancellation) */
 	uint64_t sigproc;        /* atomic: of sigpending, those routed here
 				    from the process (re-routed if it ends) */
+	uint32_t sigran;         /* handlers rt_sigcheck ran on it; own G */
 	uint64_t sigwaitset;     /* sigwait set while on sig.c's waiter list
 				    (guarded by its siglock) */
 	int32_t sigwaitgot;      /* signal a dispatcher gave the waiter */
@@ -239,6 +240,8 @@ struct rt_m {
 	void *mcallarg;
 	struct rt_g *pendg;      /* switched-out G awaiting mcallfn, or NULL */
 	struct rt_m *alllink;    /* sched.allm list; append-only */
+	int64_t lastresend;      /* sysmon only: last signal copy sent to end
+				    this M's system call (sig.c) */
 	char *altstack;          /* sigaltstack for this M */
 	uint64_t sigmask;        /* kernel signal mask of this OS thread;
 				    owner M only */

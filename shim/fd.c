@@ -353,6 +353,24 @@ static int fcntl_impl(int fd, int cmd, void *arg)
 		if (r >= 0)
 			shim_fd_copy(fd, r);
 		return r;
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		/* waits for another lock holder: a system call sysmon may
+		 * hand the P away from, ended by a signal as natively; a
+		 * stale copy's EINTR is retried (process.c, BLOCKING_RETRY);
+		 * a cancellation point */
+		if (shim_on_g0())
+			return real.fcntl(fd, cmd, arg);
+		shim_testcancel();
+		for (;;) {
+			uint32_t ran = rt_sig_ran();
+			r = SHIM_SYSCALL(real.fcntl(fd, cmd, arg));
+			if (r != -1 || errno != EINTR)
+				return r;
+			shim_testcancel();
+			if (rt_sig_ran() != ran)
+				return r;
+		}
 	default:
 		return real.fcntl(fd, cmd, arg);
 	}
@@ -406,6 +424,103 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 }
 
 /* ---- creators ------------------------------------------------------------- */
+
+/* open and its spellings.  An open may block for good: a FIFO waits for
+ * its other end, a device for its carrier, a network filesystem for its
+ * server.  So it runs as a system call sysmon may hand the P away from
+ * (SHIM_SYSCALL), where a signal sent to the thread ends it as natively
+ * (runtime/sig.c: resend): `alarm(); open(fifo)` gets EINTR.  Before, the
+ * open went straight to libc and held its P, and an alarm the kernel
+ * delivered to another OS thread left it blocked (1 run in 7).  The new
+ * fd's record is reset (a number libc closed behind our back may be
+ * reused).  A cancellation point, as in glibc. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+static int open_common(int dirfd, const char *path, int flags, mode_t mode)
+{
+	shim_check();
+	if (shim_on_g0()) {
+		long r = rt_syscall4(SYS_openat, dirfd, (long)path, flags, mode);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		return (int)r;
+	}
+	shim_testcancel();
+	long r;
+	for (;;) { /* a stale signal copy's EINTR: see BLOCKING_RETRY */
+		uint32_t ran = rt_sig_ran();
+		r = SHIM_SYSCALL(
+			rt_syscall4(SYS_openat, dirfd, (long)path, flags, mode));
+		shim_testcancel();
+		if (r != -EINTR || rt_sig_ran() != ran)
+			break;
+	}
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	shim_fd_created((int)r, FDK_UNKNOWN);
+	return (int)r;
+}
+
+#define NEEDS_MODE(fl) (((fl) & O_CREAT) || ((fl) & O_TMPFILE) == O_TMPFILE)
+
+static mode_t va_mode(int flags, va_list ap)
+{
+	return NEEDS_MODE(flags) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = va_mode(flags, ap);
+	va_end(ap);
+	return open_common(AT_FDCWD, path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = va_mode(flags, ap);
+	va_end(ap);
+	return open_common(dirfd, path, flags, mode);
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	return open_common(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+/* _FORTIFY_SOURCE: no mode argument; glibc aborts when one is needed */
+EXPORT int __open_2(const char *path, int flags)
+{
+	if (NEEDS_MODE(flags))
+		__chk_fail();
+	return open_common(AT_FDCWD, path, flags, 0);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	if (NEEDS_MODE(flags))
+		__chk_fail();
+	return open_common(dirfd, path, flags, 0);
+}
+
+/* The 64-bit names (the same calls on x86_64). */
+EXPORT int open64(const char *path, int flags, ...)
+    __attribute__((alias("open")));
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+    __attribute__((alias("openat")));
+EXPORT int creat64(const char *path, mode_t mode)
+    __attribute__((alias("creat")));
+EXPORT int __open64_2(const char *path, int flags)
+    __attribute__((alias("__open_2")));
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+    __attribute__((alias("__openat_2")));
 
 EXPORT int pipe2(int fds[2], int flags)
 {

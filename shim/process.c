@@ -66,26 +66,45 @@ void shim_process_init(void)
 		return r_;                                                     \
 	} while (0)
 
+/* The same for one plain system call, restarted when it failed with EINTR
+ * but no handler ran on this thread meanwhile (a stale copy of a signal
+ * that had already ended an earlier call: runtime/sig.c, resend).  Not
+ * for system(), getaddrinfo & co.: they are many calls, never re-run. */
+#define BLOCKING_RETRY(type, expr)                                             \
+	do {                                                                   \
+		shim_check();                                                  \
+		shim_testcancel();                                             \
+		for (;;) {                                                     \
+			uint32_t ran_ = shim_no_g() ? 0 : rt_sig_ran();        \
+			type r_ = SHIM_SYSCALL(expr);                          \
+			if (r_ != (type)-1 || errno != EINTR)                  \
+				return r_;                                     \
+			shim_testcancel();                                     \
+			if (shim_no_g() || rt_sig_ran() != ran_)               \
+				return r_;                                     \
+		}                                                              \
+	} while (0)
+
 EXPORT pid_t waitpid(pid_t pid, int *st, int opt)
 {
-	BLOCKING(pid_t, rp.waitpid(pid, st, opt));
+	BLOCKING_RETRY(pid_t, rp.waitpid(pid, st, opt));
 }
 
-EXPORT pid_t wait(int *st) { BLOCKING(pid_t, rp.wait(st)); }
+EXPORT pid_t wait(int *st) { BLOCKING_RETRY(pid_t, rp.wait(st)); }
 
 EXPORT pid_t wait3(int *st, int opt, struct rusage *ru)
 {
-	BLOCKING(pid_t, rp.wait3(st, opt, ru));
+	BLOCKING_RETRY(pid_t, rp.wait3(st, opt, ru));
 }
 
 EXPORT pid_t wait4(pid_t pid, int *st, int opt, struct rusage *ru)
 {
-	BLOCKING(pid_t, rp.wait4(pid, st, opt, ru));
+	BLOCKING_RETRY(pid_t, rp.wait4(pid, st, opt, ru));
 }
 
 EXPORT int waitid(idtype_t t, id_t id, siginfo_t *si, int opt)
 {
-	BLOCKING(int, rp.waitid(t, id, si, opt));
+	BLOCKING_RETRY(int, rp.waitid(t, id, si, opt));
 }
 
 EXPORT int system(const char *cmd) { BLOCKING(int, rp.system(cmd)); }
@@ -120,8 +139,8 @@ EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 	BLOCKING(struct hostent *, rp.gethostbyaddr(addr, len, type));
 }
 
-EXPORT int fsync(int fd) { BLOCKING(int, rp.fsync(fd)); }
+EXPORT int fsync(int fd) { BLOCKING_RETRY(int, rp.fsync(fd)); }
 
-EXPORT int fdatasync(int fd) { BLOCKING(int, rp.fdatasync(fd)); }
+EXPORT int fdatasync(int fd) { BLOCKING_RETRY(int, rp.fdatasync(fd)); }
 
-EXPORT int flock(int fd, int op) { BLOCKING(int, rp.flock(fd, op)); }
+EXPORT int flock(int fd, int op) { BLOCKING_RETRY(int, rp.flock(fd, op)); }

@@ -188,6 +188,12 @@ static bool inline_ok(struct rt_g *g, ucontext_t *uc)
 static void tramp(int sig, siginfo_t *si, void *ucv)
 {
 	int saved = errno;
+	if (rt_sig_is_resend(si)) {
+		/* the copy that ended a G's system call: the signal is
+		 * pending on that G already (runtime/sig.c: resend) */
+		errno = saved;
+		return;
+	}
 	struct rt_g *g = rt_getg();
 	ucontext_t *uc = ucv;
 	uint64_t b = BIT(sig);
