@@ -45,6 +45,7 @@ static void fork_child(void)
 {
 	rt_after_fork_child();
 	shim_pid = getpid();
+	shim_mutex_fork_child();
 	shim_fd_fork_child();
 	shim_signal_fork_child();
 }

@@ -160,6 +160,14 @@ void shim_robust_release_all(struct shim_thread *st)
 	}
 }
 
+/* In the child of fork(): the forking G holds none of the robust mutexes
+ * its parent twin held (their owner fields name the parent), so ending it
+ * must not release them; glibc empties a forked thread's robust list. */
+void shim_mutex_fork_child(void)
+{
+	shim_self()->robust_head = NULL;
+}
+
 /* ---- pthread_mutex_* ------------------------------------------------------ */
 
 EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)

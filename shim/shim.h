@@ -247,6 +247,7 @@ int shim_mutexattr_kind(const pthread_mutexattr_t *a);
 void shim_robust_release_all(struct shim_thread *st);
 int shim_mutex_release(pthread_mutex_t *m, unsigned *depth);
 int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
+void shim_mutex_fork_child(void);
 
 /* signal.c: sigset_t <-> the runtime's 64-bit mask. */
 uint64_t shim_sigset_bits(const sigset_t *set);
