@@ -73,6 +73,7 @@ void shim_init(void)
 	/* glibc's own pthread_atfork (not interposed): our child handler
 	 * rebuilds the runtime before the program's handlers run. */
 	shim_pid = getpid();
+	shim_robust_init(); /* still on the main thread: M0 */
 	pthread_atfork(NULL, NULL, fork_child);
 }
 
