@@ -68,11 +68,11 @@
  * Limits: the kernel walks at most ROBUST_LIST_LIMIT (2048) nodes of a
  * list, so a process dying with more robust process-shared mutexes held
  * marks only the first 2048 (natively the limit is per thread).  When
- * the process dies, an operation in flight on another M after M0's walk
- * can leave one mutex unmarked (other Ms get SIGKILL at the same time,
- * microseconds apart).  If the library started on a thread that is not
- * the leader (never seen), the list is not registered and only thread
- * deaths are reported.
+ * the process dies, a mutex another M takes after M0's walk is left
+ * unmarked (the other Ms get SIGKILL at the same moment, but may run on
+ * for microseconds; natively each thread walks its own list).  If the
+ * library started on a thread that is not the leader (never seen), the
+ * list is not registered and only thread deaths are reported.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -252,9 +252,15 @@ int shim_rmutex_lock(pthread_mutex_t *m, int64_t deadline,
 		if (shim_wait_word_lock(w, cur, deadline, true, WAIT_MUTEX) ==
 		    ETIMEDOUT) {
 			/* a last try: the owner may just have left or died,
-			 * and its wake-up may have been meant for us */
+			 * and its wake-up may have been meant for us; if
+			 * we give up, pass a wake-up on (a spurious one is
+			 * harmless, a swallowed one strands a sleeper that
+			 * cannot poll, such as a glibc process) */
 			e = attempt(m, assume, &cur);
-			return e == EBUSY ? ETIMEDOUT : e;
+			if (e != EBUSY)
+				return e;
+			wake_one(m);
+			return ETIMEDOUT;
 		}
 	}
 }

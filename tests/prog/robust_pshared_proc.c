@@ -12,7 +12,8 @@
 // with LD_PRELOAD removed, a plain glibc process):
 //   A  a child locks (0) and _exit()s holding: the parent's timedlock ->
 //      EOWNERDEAD, consistent -> 0, unlock -> 0, lock -> 0, unlock -> 0;
-//      a second child (does not own it) unlock of a parent-held one -> EPERM
+//      held by the parent: a child's unlock -> EPERM, its 100 ms
+//      timedlock -> ETIMEDOUT
 //   B  a parent thread already blocked in pthread_mutex_lock (the lock word
 //      shows FUTEX_WAITERS) when the child holding it dies -> EOWNERDEAD,
 //      consistent -> 0, unlock -> 0; then the parent locks -> 0
@@ -197,12 +198,17 @@ static void part_a(void)
     EXPECT_RC(pthread_mutex_consistent(m), 0);
     EXPECT_RC(pthread_mutex_unlock(m), 0);
     EXPECT_RC(pthread_mutex_lock(m), 0);
-    /* a child does not own what its parent holds */
+    /* a child does not own what its parent holds, and waits in vain */
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0)
-        _exit(pthread_mutex_unlock(m) == EPERM ? 0 : 1);
-    wait_child(pid, 0, "A: child's unlock of the parent's mutex (expected EPERM)");
+    if (pid == 0) {
+        if (pthread_mutex_unlock(m) != EPERM)
+            _exit(1);
+        struct timespec cdl = ts_in(CLOCK_REALTIME, 100);
+        _exit(pthread_mutex_timedlock(m, &cdl) == ETIMEDOUT ? 0 : 2);
+    }
+    wait_child(pid, 0, "A: child's unlock (1: expected EPERM) and timedlock (2: expected ETIMEDOUT) "
+               "of the parent's mutex");
     EXPECT_RC(pthread_mutex_unlock(m), 0);
     printf("A: owner process died: EOWNERDEAD, consistent, unlock, lock: ok\n");
 }
