@@ -136,6 +136,17 @@ static void urg_handler(int sig, siginfo_t *si, void *ucv)
 		int64_t w = p ? rt_load(&p->timer0when) : 0;
 		if (g->isg0 || !w || w > rt_nanotime() || !rt_preempt_ns)
 			return;
+		/* Its G is inside a system call (rt_entersyscall): it is not
+		 * computing, and if the call blocks sysmon hands the P, due
+		 * timers and all, to another M.  Asking again every 100 us
+		 * would only cut the call short each time (a timed futex
+		 * wait ends with EINTR after any handler), and a wait loop
+		 * that re-enters the call changes the P's syscalltick each
+		 * time, so sysmon never saw it stay in the call: the P's
+		 * timers and run queue starved for good with one P. */
+		if (rt_load(&p->status) != P_RUNNING || rt_load(&m->oldp))
+			return; /* (m->oldp: in a call, its P maybe taken over
+				   by another M, proc.c) */
 		rt_store(&g->preempt, true);
 		rt_xadd(&rt_sched.nwakepreempt, 1);
 		wake = true;

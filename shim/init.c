@@ -45,6 +45,7 @@ static void fork_child(void)
 {
 	rt_after_fork_child();
 	shim_pid = getpid();
+	shim_mutex_fork_child();
 	shim_fd_fork_child();
 	shim_signal_fork_child();
 }
@@ -72,6 +73,7 @@ void shim_init(void)
 	/* glibc's own pthread_atfork (not interposed): our child handler
 	 * rebuilds the runtime before the program's handlers run. */
 	shim_pid = getpid();
+	shim_robust_init(); /* still on the main thread: M0 */
 	pthread_atfork(NULL, NULL, fork_child);
 }
 

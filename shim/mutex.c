@@ -1,6 +1,6 @@
 /*
- * mutex.c - pthread_mutex_* and pthread_mutexattr_*: mutexes whose
- * waiters park the G, not the OS thread (DESIGN.md section 6).
+ * mutex.c - pthread_mutex_*: mutexes whose waiters park the G, not the OS
+ * thread, and robust mutexes whose owner thread or process dies.
  *
  * Why: a lock holder may be parked in I/O while others want the lock.  If
  * waiters blocked their M in a futex, every M could end up blocked and the
@@ -14,19 +14,72 @@
  *   __nusers holder's pid (thread ids are only unique within a process)
  *   __elision robust state: M_INCONSISTENT, M_NOTRECOVERABLE
  *   __kind   type (0 normal/default, 1 recursive, 2 errorcheck, 3
- *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags;
- *            -1 after destroy (glibc does the same: EINVAL afterwards)
- *   __list   robust mutexes: link in the owner's list of held mutexes
- * Locking is Drepper's three-state futex mutex on __lock, with the G wait
- * queue (rt_futex_*) in place of the kernel futex: barging allowed, no
- * lost wake-ups.  Before parking a waiter spins briefly, but only with more
- * than one P (with one P the holder cannot run while we spin).
+ *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags,
+ *            glibc's bits (K_*: a mutex one glibc process initialised is
+ *            valid here and the other way round); -1 after destroy (glibc
+ *            does the same: EINVAL afterwards)
+ *   __list   robust mutexes: link in the owner G's list of held mutexes
+ * Robust *and* process-shared mutexes use glibc's robust layout instead
+ * (robust.c's header): owner TID | FUTEX_WAITERS | FUTEX_OWNER_DIED in
+ * __lock, glibc's recovery state in __owner, the holding G in __nusers.
  *
- * Process-shared mutexes (and robust ones that are process-shared) use the
- * kernel futex on the same word: other processes may be plain glibc.  They
- * block the OS thread while waiting (syscall handoff is a later issue).
- * PRIO_INHERIT/PROTECT are accepted and reported; green threads have no
- * kernel priority, so they change nothing else.
+ * Locking is Drepper's three-state futex mutex on __lock ("Futexes Are
+ * Tricky", mutex 2), with the G wait queue (rt_futex_*) in place of the
+ * kernel futex: barging allowed, no lost wake-ups.  Before parking a
+ * waiter spins briefly, but only with more than one P (with one P the
+ * holder cannot run while we spin).
+ *
+ * Process-shared mutexes use the kernel futex on the same word: other
+ * processes may be plain glibc.  Their waiters sleep in FUTEX_WAIT with
+ * the P handed off (wait.c).  PRIO_INHERIT/PROTECT are accepted and
+ * reported; green threads have no kernel priority, so they change nothing
+ * else.
+ *
+ * Robust mutexes: whose death is seen, and how:
+ *   - a thread of ours, private mutex: each G keeps the robust mutexes it
+ *     holds on a list of its own (shim_thread.robust_head, touched only
+ *     by that G); when it ends (shim_robust_release_all, from
+ *     shim_thread_finish) each becomes M_INCONSISTENT and is unlocked, and
+ *     the next locker gets EOWNERDEAD.  Threads of another process cannot
+ *     reach a private mutex, so the process's death needs nothing.
+ *   - for process-shared ones (robust.c) the lock word follows glibc's
+ *     robust protocol, the one the kernel understands: the owner's kernel
+ *     TID in the word, FUTEX_OWNER_DIED set by whoever sees the owner
+ *     die.  A G has no kernel TID and moves between OS threads, so it
+ *     writes the *process's* TID (the pid: the thread-group leader, M0,
+ *     which lives until the process ends) and every such mutex held in
+ *     the process is linked on one robust list that the kernel walks when
+ *     M0 exits or execs: the process's death marks them all, and wakes a
+ *     waiter, in whatever process it is (glibc or greenrun).  A G that
+ *     ends holding some marks them itself, the same way.  Which G holds
+ *     the mutex is kept in __nusers, for EPERM/EDEADLK/recursion.
+ *   - another greenrun process, or a plain glibc one: the same word
+ *     protocol from its side; its kernel (glibc) or M0 (greenrun) list.
+ *   - the child of fork() owns none of the parent's mutexes: the forking
+ *     G's list and the process list start empty (shim_mutex_fork_child),
+ *     as glibc resets a forked thread's robust list.
+ * Rejected for process-shared ones: a per-M list with the M's TID in
+ *   the word (a G unlocks on another M than it locked on, so every list
+ *   would need a lock taken from any M, for nothing the pid does not
+ *   give); PI futexes (the kernel ties the lock to the TID that took it,
+ *   and the G may unlock from another OS thread); watching the holder
+ *   process with a pidfd (works only between greenrun processes: glibc
+ *   waiters would never learn of the death).
+ *
+ * What guards what: __lock is atomic (acquire on taking, release on
+ * leaving; the kernel writes it too for process-shared robust ones);
+ * __count, __owner, __nusers, __elision and __list are written only by
+ * the holder while it holds the mutex (and by the owner's exit path,
+ * which then releases it), read by others only to answer "is it mine?";
+ * the process-wide robust list belongs to robust.c under its listlock.
+ *
+ * Borrowed ideas, our own code: glibc's robust-mutex protocol
+ * (nptl/pthread_mutex_lock.c, pthread_mutex_unlock.c,
+ * pthread_mutex_consistent.c: FUTEX_WAITERS kept once shared,
+ * list_op_pending around each change, PTHREAD_MUTEX_INCONSISTENT /
+ * NOTRECOVERABLE in __owner) and the kernel's robust-futex ABI
+ * (Documentation/locking/robust-futexes.rst, robust-futex-ABI.rst,
+ * set_robust_list(2)).
  *
  * Error numbers follow glibc 2.36: EINVAL (bad type, destroyed mutex, bad
  * timespec when it would block, bad clock), EBUSY (trylock, destroy while
@@ -54,12 +107,20 @@
 #define MD(m) (&(m)->__data)
 #define ROBUST(m) (MD(m)->__elision)
 
+/* Robust and process-shared: glibc's robust protocol, robust.c. */
+static bool rshared(int kind)
+{
+	return (kind & (K_ROBUST | K_PSHARED)) == (K_ROBUST | K_PSHARED);
+}
+
 /* Is the calling thread the holder?  The holder's pid must match too:
  * thread ids are per process, and a mutex in shared memory may be used
  * across fork even without PTHREAD_PROCESS_SHARED (glibc's tids are
  * unique system-wide, so that works natively). */
 static bool held_by_me(const pthread_mutex_t *m)
 {
+	if (rshared(MD(m)->__kind))
+		return shim_rmutex_held(m);
 	return MD(m)->__owner == shim_self_id() &&
 	       MD(m)->__nusers == (unsigned)shim_pid;
 }
@@ -144,9 +205,11 @@ static void robust_del(pthread_mutex_t *m)
 	l->__prev = l->__next = NULL;
 }
 
-/* Thread exit: every robust mutex still held becomes "owner died". */
+/* Thread exit, on the ending G: every robust mutex it still holds
+ * becomes "owner died". */
 void shim_robust_release_all(struct shim_thread *st)
 {
+	shim_rmutex_release_all();
 	while (st->robust_head) {
 		__pthread_list_t *l = st->robust_head;
 		pthread_mutex_t *m = (pthread_mutex_t *)((char *)l -
@@ -158,6 +221,16 @@ void shim_robust_release_all(struct shim_thread *st)
 		MD(m)->__count = 0;
 		unlock_word(m);
 	}
+}
+
+/* In the child of fork(): the forking G holds none of the robust mutexes
+ * its parent twin held (their words name the parent), so ending it must
+ * not release them; the child's kernel robust list starts empty too. */
+void shim_mutex_fork_child(void)
+{
+	shim_self()->robust_head = NULL;
+	shim_self()->rshared_held = 0;
+	shim_robust_fork_child();
 }
 
 /* ---- pthread_mutex_* ------------------------------------------------------ */
@@ -190,7 +263,9 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 	if (kind < 0)
 		return EINVAL;
 	int type = kind & K_TYPE;
-	if ((kind & K_ROBUST) && (ROBUST(m) & M_NOTRECOVERABLE))
+	if ((kind & K_ROBUST) &&
+	    (rshared(kind) ? shim_rmutex_notrecoverable(m)
+			   : (ROBUST(m) & M_NOTRECOVERABLE)))
 		return ENOTRECOVERABLE;
 	if (type == PTHREAD_MUTEX_RECURSIVE && held_by_me(m)) {
 		if (MD(m)->__count == UINT_MAX)
@@ -200,6 +275,8 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 	}
 	if (type == PTHREAD_MUTEX_ERRORCHECK && held_by_me(m))
 		return try ? EBUSY : EDEADLK;
+	if (rshared(kind))
+		return shim_rmutex_lock(m, deadline, ts, try);
 	int e;
 	if (try) {
 		uint32_t zero = 0;
@@ -272,6 +349,10 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 			return 0;
 		}
 	}
+	if (rshared(kind)) {
+		shim_rmutex_unlock(m);
+		return 0;
+	}
 	if (kind & K_ROBUST) {
 		robust_del(m);
 		/* unlocked while inconsistent: nobody can use it again */
@@ -286,6 +367,8 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
 {
+	if (rshared(MD(m)->__kind))
+		return shim_rmutex_consistent(m);
 	if (!(MD(m)->__kind & K_ROBUST) || !(ROBUST(m) & M_INCONSISTENT) ||
 	    !held_by_me(m))
 		return EINVAL;
@@ -336,6 +419,11 @@ int shim_mutex_release(pthread_mutex_t *m, unsigned *depth)
 		return EPERM;
 	*depth = MD(m)->__count;
 	MD(m)->__count = 0;
+	if (rshared(kind)) {
+		/* as glibc: released while inconsistent, it is lost */
+		shim_rmutex_unlock(m);
+		return 0;
+	}
 	if (kind & K_ROBUST)
 		robust_del(m);
 	MD(m)->__owner = 0;
@@ -345,6 +433,12 @@ int shim_mutex_release(pthread_mutex_t *m, unsigned *depth)
 
 int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth)
 {
+	if (rshared(MD(m)->__kind)) {
+		int e = shim_rmutex_lock(m, -1, NULL, false);
+		if (e == 0 || e == EOWNERDEAD)
+			MD(m)->__count = depth;
+		return e;
+	}
 	int e = lock_word(m, -1, NULL);
 	if (e)
 		return e;

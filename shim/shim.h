@@ -179,6 +179,7 @@ struct shim_thread {
 	struct _Unwind_Exception exc;
 	int schedpolicy, schedprio;
 	__pthread_list_t *robust_head; /* robust mutexes held (mutex.c) */
+	unsigned rshared_held;     /* robust process-shared ones (robust.c) */
 	/* cancellation (cancel.c); the G itself, except cancelpending
 	 * which pthread_cancel sets from any thread (atomic) */
 	uint8_t cancelstate;       /* PTHREAD_CANCEL_ENABLE / _DISABLE */
@@ -259,6 +260,20 @@ int shim_mutexattr_kind(const pthread_mutexattr_t *a);
 void shim_robust_release_all(struct shim_thread *st);
 int shim_mutex_release(pthread_mutex_t *m, unsigned *depth);
 int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
+void shim_mutex_fork_child(void);
+
+/* robust.c: robust process-shared mutexes (glibc's robust protocol on
+ * the word, the kernel's robust list; mutex.c checks types and
+ * recursion, then calls these). */
+int shim_rmutex_lock(pthread_mutex_t *m, int64_t deadline,
+		     const struct timespec *ts, bool try);
+void shim_rmutex_unlock(pthread_mutex_t *m);
+bool shim_rmutex_held(const pthread_mutex_t *m);
+bool shim_rmutex_notrecoverable(const pthread_mutex_t *m);
+int shim_rmutex_consistent(pthread_mutex_t *m);
+void shim_rmutex_release_all(void);
+void shim_robust_init(void);
+void shim_robust_fork_child(void);
 
 /* signal.c: sigset_t <-> the runtime's 64-bit mask. */
 uint64_t shim_sigset_bits(const sigset_t *set);

@@ -22,7 +22,7 @@
 //     per round across the two processes (100 in all);
 //   - rwlock: 100,000 write-locked increments each -> 200,000 exactly;
 //   - robust + process-shared mutex: plain lock/unlock (the death of the
-//     owner process is tests/pending/robust_pshared_proc.c: not yet).
+//     owner process is tests/prog/robust_pshared_proc.c).
 // The children use only the pthread calls under test, clock_gettime and
 // _exit, and report failures through their exit status.
 // greenrun-test: env=GREENRUN_PROCS=1
@@ -202,8 +202,8 @@ int main(void)
     if (sh->rwcounter != 2L * RWINCS)
         die("pshared rwlock counter: %ld, expected %ld", sh->rwcounter, 2L * RWINCS);
 
-    /* The robust mutex whose owner *process* dies is
-     * tests/pending/robust_pshared_proc.c (not supported yet). */
+    /* The robust mutex whose owner *process* dies:
+     * tests/prog/robust_pshared_proc.c. */
     EXPECT_RC(pthread_mutex_lock(&sh->robust), 0);
     EXPECT_RC(pthread_mutex_unlock(&sh->robust), 0);
     printf("sync_pshared: OK\n");
