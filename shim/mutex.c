@@ -121,14 +121,24 @@ static bool held_by_me(const pthread_mutex_t *m)
 {
 	if (rshared(MD(m)->__kind))
 		return shim_rmutex_held(m);
-	return MD(m)->__owner == shim_self_id() &&
-	       MD(m)->__nusers == (unsigned)shim_pid;
+	/* owner first, then pid: set_owner stores them the other way */
+	return __atomic_load_n(&MD(m)->__owner, __ATOMIC_ACQUIRE) ==
+		       shim_self_id() &&
+	       __atomic_load_n(&MD(m)->__nusers, __ATOMIC_RELAXED) ==
+		       (unsigned)shim_pid;
 }
 
+/* The pid before the thread id, so a thread of another process that
+ * looks (held_by_me, on a process-shared mutex) never sees its own id
+ * beside its own pid left by the previous holder: with the opposite
+ * order, a child's main thread (id 1, as the parent's) locking a mutex
+ * the parent had just released made the parent's errorcheck lock fail
+ * with EDEADLK (Open POSIX pthread_cond_destroy/2-1, PROCS=1). */
 static void set_owner(pthread_mutex_t *m)
 {
-	MD(m)->__owner = shim_self_id();
-	MD(m)->__nusers = (unsigned)shim_pid;
+	__atomic_store_n(&MD(m)->__nusers, (unsigned)shim_pid,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&MD(m)->__owner, shim_self_id(), __ATOMIC_RELEASE);
 }
 
 /* ---- the lock word ------------------------------------------------------ */
