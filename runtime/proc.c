@@ -64,7 +64,7 @@ struct rt_os rt_os = {.sigaction = sigaction}; /* the shim replaces it */
 static struct rt_m m0;
 struct rt_m *rt_m0(void) { return &m0; }
 static struct rt_g g1;
-static bool started;
+bool rt_started_flag; /* rt_init done; written once, before any G */
 
 /* Gs on program-provided stacks (pthread_attr_setstack); rare. */
 static rt_mutex userlock;
@@ -72,7 +72,6 @@ static struct rt_g **usergs;
 static size_t nusergs, capusergs;
 
 struct rt_m *rt_getm(void) { return rt_getg()->m; }
-bool rt_started(void) { return started; }
 int64_t rt_nlive(void) { return rt_load(&rt_sched.nlive); }
 
 int64_t rt_nanotime(void)
@@ -1245,7 +1244,7 @@ static void main_stack(struct rt_g *g)
 
 const char *rt_init(void)
 {
-	if (started)
+	if (rt_started_flag)
 		return NULL;
 	const char *e = rt_tls_probe();
 	if (e)
@@ -1326,7 +1325,7 @@ const char *rt_init(void)
 	rt_signal_minit(&m0);
 	rt_preempt_init();
 	rt_preempt_minit(&m0);
-	started = true;
+	rt_started_flag = true;
 	rt_diag_init();
 	return NULL;
 }
