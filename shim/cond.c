@@ -71,12 +71,19 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	shim_check();
 	shim_testcancel(); /* a cancellation point: the mutex is held */
 	uint32_t seen = __atomic_load_n(SEQ(c), __ATOMIC_SEQ_CST);
+	/* Read with the mutex still held: once it is released, a thread
+	 * that broadcast may destroy and re-initialise the condvar (POSIX
+	 * allows it), and flags read then could say "private" for a
+	 * process-shared one: the wait would go on greenrun's own queue,
+	 * where the other process's kernel wake-up never comes (Open POSIX
+	 * pthread_cond_destroy/2-1 hung with one P). */
+	bool shared = FLAGS(c) & C_PSHARED;
 	unsigned depth;
 	int e = shim_mutex_release(m, &depth);
 	if (e)
 		return e;
-	int r = SHIM_INTR(shim_wait_word(SEQ(c), seen, deadline,
-					 FLAGS(c) & C_PSHARED, WAIT_COND));
+	int r = SHIM_INTR(shim_wait_word(SEQ(c), seen, deadline, shared,
+					 WAIT_COND));
 	if (r == EAGAIN) /* signalled before we slept: a normal wake-up */
 		r = 0;
 	bool intr = r == EINTR;
