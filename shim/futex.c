@@ -200,6 +200,10 @@ EXPORT long syscall(long n, ...)
 	va_end(ap);
 	if (n == SYS_futex && rt_started() && !shim_on_g0())
 		return futex(a1, a2, a3, a4, a5, a6);
+	if (n == SYS_close_range && rt_started() && !shim_on_g0())
+		/* as the wrapper: greenrun's own fds (the netpoller's epoll
+		 * and eventfd) survive a program closing "everything" */
+		return close_range((unsigned)a1, (unsigned)a2, (int)a3);
 	if (n == SYS_gettid && rt_started())
 		return gettid();
 	if (n == SYS_set_tid_address && rt_started() && !shim_on_g0())

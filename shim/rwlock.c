@@ -16,8 +16,8 @@
  * too); PREFER_WRITER_NONRECURSIVE makes new readers wait while a writer
  * waits.  A writer's unlock wakes one writer if any waits (and, for the
  * reader-preferring kinds, all readers too), else all readers.
- * EDEADLK when the write owner asks again (read or write), EBUSY for the
- * try variants, EAGAIN past UINT_MAX readers, ETIMEDOUT, EINVAL for a bad
+ * EDEADLK when the write owner asks again (read or write; the try
+ * variants say EBUSY then too, as glibc), EBUSY for the try variants, EAGAIN past UINT_MAX readers, ETIMEDOUT, EINVAL for a bad
  * timespec (checked up front, as glibc does for rwlocks) or clock.
  */
 #include <errno.h>
@@ -120,7 +120,7 @@ static int rdlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 	struct srw *w = RW(r);
 	shim_ilock(&w->lock, w->shared);
 	int e = writer_is_me(w, shim_self_id())
-		    ? EDEADLK
+		    ? (try ? EBUSY : EDEADLK)
 		    : wait_until(w, reader_may_enter, &w->rgen, &w->rwait,
 				 deadline, try);
 	if (!e) {
@@ -147,7 +147,7 @@ static int wrlock(pthread_rwlock_t *r, int64_t deadline, bool try)
 	int me = shim_self_id();
 	shim_ilock(&w->lock, w->shared);
 	int e = writer_is_me(w, me)
-		    ? EDEADLK
+		    ? (try ? EBUSY : EDEADLK)
 		    : wait_until(w, writer_may_enter, &w->wgen, &w->wwait,
 				 deadline, try);
 	bool wake = false;

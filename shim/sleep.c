@@ -133,8 +133,9 @@ EXPORT unsigned int sleep(unsigned int s)
 	if (nanosleep(&ts, &rem) == 0)
 		return 0;
 	errno = saved;
-	/* interrupted: the unslept seconds, rounded up as glibc */
-	return (unsigned)rem.tv_sec + (rem.tv_nsec >= 500000000);
+	/* interrupted: the whole unslept seconds, truncated, as glibc's
+	 * posix/sleep.c (sleep(1) interrupted after 200 ms gives 0) */
+	return (unsigned)rem.tv_sec;
 }
 
 EXPORT int usleep(useconds_t us)
