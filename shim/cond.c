@@ -11,12 +11,15 @@
  * bucket lock, so a signal between the mutex release and the park makes
  * the wait return at once (no lost wake-up).  signal wakes one queued
  * waiter FIFO, broadcast all.  A waiter may wake spuriously (POSIX allows
- * it).  The waiter never touches the condvar after it was woken, so
- * destroying it right after a broadcast is safe.  signal with nobody
- * waiting costs one atomic increment and one load (park.c's fast path).
+ * it).  Destroying it right after a broadcast is safe: destroy waits
+ * until every waiter has left (word 2).  signal with nobody waiting costs
+ * one atomic increment and one load (park.c's fast path).
  *
  * Rejected: glibc's two-group algorithm (solves the kernel futex's lack of
  * FIFO order, which our wait queue has).
+ *
+ * word 2 counts the waiters inside cond_wait, so that destroy can wait for
+ * them to leave (see pthread_cond_destroy).
  *
  * Process-shared condvars use the kernel futex on seq.  The timeout clock
  * is the condattr clock (CLOCK_REALTIME by default); clockwait takes its
@@ -33,6 +36,10 @@
 
 #define SEQ(c) ((uint32_t *)(void *)(c))
 #define FLAGS(c) (((uint32_t *)(void *)(c))[1])
+/* word 2: waiters inside cond_wait (registered under the mutex, leave
+ * after their wait returned); W_DESTROYER: destroy waits for them */
+#define WREFS(c) (&((uint32_t *)(void *)(c))[2])
+#define W_DESTROYER 0x80000000u
 
 EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 {
@@ -42,7 +49,30 @@ EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 	return 0;
 }
 
-EXPORT int pthread_cond_destroy(pthread_cond_t *c) { return 0; }
+/* Wait until every waiter has left cond_wait, as glibc's destroy does:
+ * after a broadcast, a woken waiter may not have reached its futex wait
+ * yet, and a program that destroys and reuses the memory (Open POSIX
+ * pthread_cond_destroy/2-1 zeroes it) would reset seq under it to the
+ * value it saw: its wait then blocks for good (with one P and a
+ * process-shared condvar, 1 run in 3 hung).  Waiters still blocked
+ * (destroying then is undefined) keep it waiting, as in glibc. */
+EXPORT int pthread_cond_destroy(pthread_cond_t *c)
+{
+	shim_check();
+	bool shared = FLAGS(c) & C_PSHARED;
+	uint32_t v = __atomic_load_n(WREFS(c), __ATOMIC_ACQUIRE);
+	while (v & ~W_DESTROYER) {
+		if (!(v & W_DESTROYER) &&
+		    !__atomic_compare_exchange_n(WREFS(c), &v, v | W_DESTROYER,
+						 false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			continue;
+		shim_wait_word(WREFS(c), v | W_DESTROYER, -1, shared,
+			       WAIT_COND);
+		v = __atomic_load_n(WREFS(c), __ATOMIC_ACQUIRE);
+	}
+	return 0;
+}
 
 static void wake(pthread_cond_t *c, int n)
 {
@@ -78,12 +108,18 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	 * where the other process's kernel wake-up never comes (Open POSIX
 	 * pthread_cond_destroy/2-1 hung with one P). */
 	bool shared = FLAGS(c) & C_PSHARED;
+	__atomic_add_fetch(WREFS(c), 1u, __ATOMIC_ACQ_REL);
 	unsigned depth;
 	int e = shim_mutex_release(m, &depth);
-	if (e)
+	if (e) {
+		__atomic_sub_fetch(WREFS(c), 1u, __ATOMIC_ACQ_REL);
 		return e;
+	}
 	int r = SHIM_INTR(shim_wait_word(SEQ(c), seen, deadline, shared,
 					 WAIT_COND));
+	/* the last thing done to the condvar: destroy may return now */
+	if (__atomic_sub_fetch(WREFS(c), 1u, __ATOMIC_ACQ_REL) == W_DESTROYER)
+		shim_wake_word(WREFS(c), INT32_MAX, shared);
 	if (r == EAGAIN) /* signalled before we slept: a normal wake-up */
 		r = 0;
 	bool intr = r == EINTR;
