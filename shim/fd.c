@@ -357,20 +357,11 @@ static int fcntl_impl(int fd, int cmd, void *arg)
 	case F_OFD_SETLKW:
 		/* waits for another lock holder: a system call sysmon may
 		 * hand the P away from, ended by a signal as natively; a
-		 * stale copy's EINTR is retried (process.c, BLOCKING_RETRY);
-		 * a cancellation point */
+		 * cancellation point */
 		if (shim_on_g0())
 			return real.fcntl(fd, cmd, arg);
 		shim_testcancel();
-		for (;;) {
-			uint32_t ran = rt_sig_ran();
-			r = SHIM_SYSCALL(real.fcntl(fd, cmd, arg));
-			if (r != -1 || errno != EINTR)
-				return r;
-			shim_testcancel();
-			if (rt_sig_ran() != ran)
-				return r;
-		}
+		return SHIM_SYSCALL_RESTART(int, real.fcntl(fd, cmd, arg));
 	default:
 		return real.fcntl(fd, cmd, arg);
 	}
@@ -436,33 +427,27 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
  * reused).  A cancellation point, as in glibc. */
 extern void __chk_fail(void) __attribute__((noreturn));
 
-static int open_common(int dirfd, const char *path, int flags, mode_t mode)
+/* openat as glibc's wrapper returns it: -1 and errno */
+static int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	shim_check();
-	if (shim_on_g0()) {
-		long r = rt_syscall4(SYS_openat, dirfd, (long)path, flags, mode);
-		if (r < 0) {
-			errno = (int)-r;
-			return -1;
-		}
-		return (int)r;
-	}
-	shim_testcancel();
-	long r;
-	for (;;) { /* a stale signal copy's EINTR: see BLOCKING_RETRY */
-		uint32_t ran = rt_sig_ran();
-		r = SHIM_SYSCALL(
-			rt_syscall4(SYS_openat, dirfd, (long)path, flags, mode));
-		shim_testcancel();
-		if (r != -EINTR || rt_sig_ran() != ran)
-			break;
-	}
+	long r = rt_syscall4(SYS_openat, dirfd, (long)path, flags, mode);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
 	}
-	shim_fd_created((int)r, FDK_UNKNOWN);
 	return (int)r;
+}
+
+static int open_common(int dirfd, const char *path, int flags, mode_t mode)
+{
+	shim_check();
+	if (shim_on_g0())
+		return sys_openat(dirfd, path, flags, mode);
+	shim_testcancel();
+	int fd = SHIM_SYSCALL_RESTART(int, sys_openat(dirfd, path, flags, mode));
+	if (fd >= 0)
+		shim_fd_created(fd, FDK_UNKNOWN);
+	return fd;
 }
 
 #define NEEDS_MODE(fl) (((fl) & O_CREAT) || ((fl) & O_TMPFILE) == O_TMPFILE)

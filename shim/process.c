@@ -66,23 +66,12 @@ void shim_process_init(void)
 		return r_;                                                     \
 	} while (0)
 
-/* The same for one plain system call, restarted when it failed with EINTR
- * but no handler ran on this thread meanwhile (a stale copy of a signal
- * that had already ended an earlier call: runtime/sig.c, resend).  Not
- * for system(), getaddrinfo & co.: they are many calls, never re-run. */
+/* The same for one plain system call (SHIM_SYSCALL_RESTART). */
 #define BLOCKING_RETRY(type, expr)                                             \
 	do {                                                                   \
 		shim_check();                                                  \
 		shim_testcancel();                                             \
-		for (;;) {                                                     \
-			uint32_t ran_ = shim_no_g() ? 0 : rt_sig_ran();        \
-			type r_ = SHIM_SYSCALL(expr);                          \
-			if (r_ != (type)-1 || errno != EINTR)                  \
-				return r_;                                     \
-			shim_testcancel();                                     \
-			if (shim_no_g() || rt_sig_ran() != ran_)               \
-				return r_;                                     \
-		}                                                              \
+		return SHIM_SYSCALL_RESTART(type, expr);                       \
 	} while (0)
 
 EXPORT pid_t waitpid(pid_t pid, int *st, int opt)

@@ -160,6 +160,27 @@ static inline bool shim_no_g(void)
 		r_;                                                            \
 	})
 
+/* SHIM_SYSCALL for one plain system call (EXPR returns -1 and sets
+ * errno), restarted when it failed with EINTR but no handler ran on this
+ * thread meanwhile: a stale copy of a signal that had already ended an
+ * earlier call (runtime/sig.c, resend).  A pending cancellation acts on
+ * each EINTR.  Not for compound calls (system(), getaddrinfo): never
+ * re-run those. */
+#define SHIM_SYSCALL_RESTART(type, expr)                                       \
+	({                                                                     \
+		type rr_;                                                      \
+		for (;;) {                                                     \
+			uint32_t ran_ = shim_no_g() ? 0 : rt_sig_ran();        \
+			rr_ = SHIM_SYSCALL(expr);                              \
+			if (rr_ != (type)-1 || errno != EINTR)                 \
+				break;                                         \
+			shim_testcancel();                                     \
+			if (shim_no_g() || rt_sig_ran() != ran_)               \
+				break;                                         \
+		}                                                              \
+		rr_;                                                           \
+	})
+
 /* Thread-specific data, as glibc: 32 inline slots, then blocks of 32. */
 #define SHIM_KEYS_MAX 1024
 #define SHIM_KEY_BLOCK 32
