@@ -162,16 +162,23 @@ static void wl_flush(struct wakelist *wl)
  * call blocked on that M then sees what a signal without SA_RESTART does
  * to it natively.  Not for the runtime's own signals (SIGURG, the faults)
  * nor glibc's 32/33, whose kernel dispositions are not the trampoline. */
-static void resend(struct rt_g *g, struct rt_m *m, int sig)
+/* Queue sig to OS thread tid of this process, marked by si_errno and the
+ * value (our kicks and copies; the program's own signals carry neither). */
+static void queue_to_tid(pid_t tid, int sig, int err, void *val)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	si.si_signo = sig;
 	si.si_code = SI_QUEUE;
-	si.si_errno = RT_RESEND_ERRNO;
+	si.si_errno = err;
 	si.si_pid = (pid_t)rt_syscall0(SYS_getpid);
-	si.si_value.sival_ptr = g;
-	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, m->tid, sig, &si);
+	si.si_value.sival_ptr = val;
+	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, tid, sig, &si);
+}
+
+static void resend(struct rt_g *g, struct rt_m *m, int sig)
+{
+	queue_to_tid(m->tid, sig, RT_RESEND_ERRNO, g);
 }
 
 
@@ -248,13 +255,8 @@ void rt_sig_kick_m(struct rt_m *m) { rt_sig_kick_tid(m->tid); }
 
 void rt_sig_kick_tid(pid_t tid)
 {
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = SIGURG;
-	si.si_code = SI_QUEUE;
-	si.si_pid = (pid_t)rt_syscall0(SYS_getpid);
-	si.si_value.sival_ptr = (void *)&rt_sig_kick_m; /* our marker */
-	rt_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, tid, SIGURG, &si);
+	/* our marker: this function's address as the value */
+	queue_to_tid(tid, SIGURG, 0, (void *)&rt_sig_kick_m);
 }
 
 bool rt_sig_is_kick(const siginfo_t *si)
