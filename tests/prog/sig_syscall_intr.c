@@ -123,6 +123,19 @@ static void kill_until_done(pthread_t t, struct blk *b)
 	CHECK(atomic_load(&b->done));
 }
 
+/* Run fn(b) on a new thread, pthread_kill it until its call returns: the
+ * call must give -1/EINTR, the handler must have run on that thread. */
+static void expect_killed(void *(*fn)(void *), struct blk *b)
+{
+	pthread_t t;
+	atomic_store(&nusr1, 0);
+	CHECK(pthread_create(&t, NULL, fn, b) == 0);
+	kill_until_done(t, b);
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(b->ret == -1 && b->err == EINTR);
+	CHECK(atomic_load(&nusr1) >= 1 && pthread_equal(usr1_on, t));
+}
+
 int main(void)
 {
 	handler(SIGALRM, on_alrm);
@@ -158,13 +171,7 @@ int main(void)
 		sleep(30);
 		_exit(0);
 	}
-	pthread_t t;
-	atomic_store(&nusr1, 0);
-	CHECK(pthread_create(&t, NULL, in_waitpid, &b) == 0);
-	kill_until_done(t, &b);
-	CHECK(pthread_join(t, NULL) == 0);
-	CHECK(b.ret == -1 && b.err == EINTR);
-	CHECK(atomic_load(&nusr1) >= 1 && pthread_equal(usr1_on, t));
+	expect_killed(in_waitpid, &b);
 	CHECK(kill(b.child, SIGKILL) == 0);
 	int st;
 	CHECK(waitpid(b.child, &st, 0) == b.child && WIFSIGNALED(st) &&
@@ -179,12 +186,7 @@ int main(void)
 	b.lockfd = open(path, O_RDWR); /* its own open file description */
 	CHECK(b.lockfd >= 0);
 	unlink(path);
-	atomic_store(&nusr1, 0);
-	CHECK(pthread_create(&t, NULL, in_flock, &b) == 0);
-	kill_until_done(t, &b);
-	CHECK(pthread_join(t, NULL) == 0);
-	CHECK(b.ret == -1 && b.err == EINTR);
-	CHECK(atomic_load(&nusr1) >= 1 && pthread_equal(usr1_on, t));
+	expect_killed(in_flock, &b);
 	close(b.lockfd);
 	close(held);
 
@@ -196,12 +198,7 @@ int main(void)
 	b.lockfd = open(path, O_RDWR);
 	CHECK(b.lockfd >= 0);
 	unlink(path);
-	atomic_store(&nusr1, 0);
-	CHECK(pthread_create(&t, NULL, in_ofdlock, &b) == 0);
-	kill_until_done(t, &b);
-	CHECK(pthread_join(t, NULL) == 0);
-	CHECK(b.ret == -1 && b.err == EINTR);
-	CHECK(atomic_load(&nusr1) >= 1 && pthread_equal(usr1_on, t));
+	expect_killed(in_ofdlock, &b);
 	close(b.lockfd);
 	close(held);
 
