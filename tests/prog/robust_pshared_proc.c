@@ -228,9 +228,10 @@ static void *b_locker(void *arg)
     return NULL;
 }
 
-static void part_b(void)
+/* Fork a child that locks m, sets sh->held, and exits holding it once
+ * sh->go is set (or after 30 s). */
+static pid_t fork_holder(pthread_mutex_t *m)
 {
-    pthread_mutex_t *m = &sh->m[MB];
     atomic_store(&sh->held, 0);
     atomic_store(&sh->go, 0);
     fflush(NULL);
@@ -244,6 +245,13 @@ static void part_b(void)
             ms_sleep(1);
         _exit(0); /* dies holding it */
     }
+    return pid;
+}
+
+static void part_b(void)
+{
+    pthread_mutex_t *m = &sh->m[MB];
+    pid_t pid = fork_holder(m);
     wait_flag(&sh->held, 1, "B: child to lock");
     pthread_t t;
     EXPECT_RC(pthread_create(&t, NULL, b_locker, m), 0);
@@ -303,19 +311,7 @@ static void part_d(void)
 
     /* 2: a glibc process blocked in lock while our child holding it dies */
     m = &sh->m[MD2];
-    atomic_store(&sh->held, 0);
-    atomic_store(&sh->go, 0);
-    fflush(NULL);
-    pid_t holder = fork();
-    if (holder == 0) {
-        if (pthread_mutex_lock(m) != 0)
-            _exit(1);
-        atomic_store(&sh->held, 1);
-        double dl = now_s() + 30;
-        while (!atomic_load(&sh->go) && now_s() < dl)
-            ms_sleep(1);
-        _exit(0);
-    }
+    pid_t holder = fork_holder(m);
     wait_flag(&sh->held, 1, "D2: child to lock");
     sh->hrc = sh->hrc2 = -1;
     pid_t h = spawn_native("recover", MD2, 0);
