@@ -243,3 +243,13 @@ struct rt_g *rt_globrunqget(struct rt_p *p, int max)
 	g->schedlink = NULL;
 	return g;
 }
+
+bool rt_canspin(void)
+{
+	struct rt_g *g = rt_getg();
+	if (rt_sched.nprocs <= 1 || !g || g->isg0)
+		return false;
+	return rt_load_relaxed(&rt_sched.npidle) +
+		       rt_load_relaxed(&rt_sched.nmspinning) + 1 <
+	       rt_sched.nprocs;
+}

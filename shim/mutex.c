@@ -26,8 +26,9 @@
  * Locking is Drepper's three-state futex mutex on __lock ("Futexes Are
  * Tricky", mutex 2), with the G wait queue (rt_futex_*) in place of the
  * kernel futex: barging allowed, no lost wake-ups.  Before parking a
- * waiter spins briefly, but only with more than one P (with one P the
- * holder cannot run while we spin).
+ * waiter spins briefly with exponential backoff, but only while every
+ * other P is busy (rt_canspin: with one P, or an idle one, the holder is
+ * probably not running while we spin).
  *
  * Process-shared mutexes use the kernel futex on the same word: other
  * processes may be plain glibc.  Their waiters sleep in FUTEX_WAIT with
@@ -160,9 +161,16 @@ static int lock_word(pthread_mutex_t *m, int64_t deadline,
 		return 0;
 	if (ts && !shim_ts_valid_nsec(ts))
 		return EINVAL;
-	if (rt_nprocs() > 1) {
-		for (int i = 0; i < 64; i++) {
-			__builtin_ia32_pause();
+	if (rt_canspin()) {
+		/* Probe after 1, 2, 4 ... 128 pauses (255 in all, ~6 us
+		 * here): each probe pulls the line from the holder's CPU,
+		 * so few probes let the holder run a stretch of critical
+		 * sections in its own cache.  4 threads on 2 Ps, a
+		 * lock+unlock: 33 ns with a probe after every pause, 17 ns
+		 * with this backoff, 22 ns native (bench/mutex.c). */
+		for (int d = 1; d <= 128; d *= 2) {
+			for (int k = 0; k < d; k++)
+				__builtin_ia32_pause();
 			zero = 0;
 			if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 &&
 			    __atomic_compare_exchange_n(w, &zero, 1u, false,
@@ -318,6 +326,20 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+	/* Fast path: a free default mutex (kind 0: normal, private, not
+	 * robust), the common case, without lock_common's checks. */
+	if (__builtin_expect(rt_started() && MD(m)->__kind == 0, 1)) {
+		shim_preempt_point();
+		uint32_t zero = 0;
+		if (__atomic_compare_exchange_n((uint32_t *)&MD(m)->__lock,
+						&zero, 1u, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
+			set_owner(m);
+			MD(m)->__count = 0;
+			return 0;
+		}
+	}
 	return lock_common(m, -1, NULL, false);
 }
 
@@ -345,6 +367,12 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	shim_check();
 	int kind = MD(m)->__kind;
+	if (__builtin_expect(kind == 0, 1)) { /* default mutex: no checks */
+		MD(m)->__owner = 0;
+		unlock_word(m);
+		shim_preempt_point();
+		return 0;
+	}
 	if (kind < 0)
 		return EINVAL;
 	int type = kind & K_TYPE;
