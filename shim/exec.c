@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "shim.h"
 
 extern char **environ;
@@ -69,8 +70,12 @@ void shim_fd_restore(void);
  * non-blocking back to blocking (the new image may share them). */
 static void before_exec(void)
 {
-	if (shim_in_vfork) /* the child's own mask and fds are the kernel's */
+	if (shim_in_vfork) { /* the child's own mask and fds are the kernel's */
+		/* but the parent's fds go on living in the new image too;
+		 * memory is shared: this marks them in the parent */
+		shim_fd_mark_shared_all();
 		return;
+	}
 	shim_before_exec();
 	shim_fd_restore();
 }
@@ -191,6 +196,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path,
 		       char *const envp[])
 {
 	shim_check();
+	shim_fd_mark_shared_all(); /* the child inherits our fds */
 	posix_spawnattr_t copy;
 	return rx.posix_spawn(pid, path, fa, with_mask(attr, &copy), argv,
 			      envp);
@@ -202,6 +208,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			char *const envp[])
 {
 	shim_check();
+	shim_fd_mark_shared_all(); /* the child inherits our fds */
 	posix_spawnattr_t copy;
 	return rx.posix_spawnp(pid, file, fa, with_mask(attr, &copy), argv,
 			       envp);

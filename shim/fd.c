@@ -20,7 +20,9 @@
  * and pipe2 flags, dup inheritance and fds 0-2 need no bookkeeping: the
  * kernel's flag *is* the program's, and a program-non-blocking fd gets
  * EAGAIN exactly as natively (the engine reads F_GETFL when it sees
- * EAGAIN).  Nothing is left changed for the parent shell at exit.
+ * EAGAIN, and keeps what it read for fds no other process shares: the
+ * flag cache, fdio.h).  Nothing is left changed for the parent shell at
+ * exit.
  *
  * The exception: accept() has no per-call non-blocking flag.  A listening
  * socket created in this process gets O_NONBLOCK underneath when it starts
@@ -67,12 +69,14 @@ static uint32_t *chunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
 
 static uint32_t pack(struct shim_fd f)
 {
-	return f.kind | f.own << 8 | f.nbunder << 16 | (uint32_t)f.user_nb << 24;
+	return f.kind | f.own << 8 | f.shared << 9 | f.nbunder << 16 |
+	       (uint32_t)f.user_nb << 24;
 }
 
 static struct shim_fd unpack(uint32_t v)
 {
-	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 3, v >> 24 & 1};
+	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 3, v >> 24 & 1,
+				v >> 9 & 1};
 }
 
 static uint32_t *slot(int fd, bool create)
@@ -142,21 +146,119 @@ void shim_fd_put(int fd, struct shim_fd f)
 		rt_store_relaxed(s, pack(f));
 }
 
+/* ---- the flag cache (fdio.h) ----------------------------------------------
+ * An entry: bits 0-31 the generation it was learned in, bits 32+ the
+ * SHIM_FC_* bits.  Valid only while cache_gen is unchanged; a zeroed
+ * entry knows nothing.  Same chunking as the records. */
+static uint64_t *cchunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
+static uint32_t cache_gen = 1;               /* atomic */
+
+static uint64_t *cslot(int fd, bool create)
+{
+	if (fd < 0 || fd >= FD_MAX)
+		return NULL;
+	uint64_t **cp = &cchunks[fd / FD_CHUNK];
+	uint64_t *c = rt_load_acq(cp);
+	if (!c && create) {
+		uint64_t *n = calloc(FD_CHUNK, sizeof *n), *none = NULL;
+		if (!n)
+			return NULL;
+		if (__atomic_compare_exchange_n(cp, &none, n, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			c = n;
+		else {
+			free(n);
+			c = none;
+		}
+	}
+	return c ? &c[fd % FD_CHUNK] : NULL;
+}
+
+static void cache_clear(int fd)
+{
+	uint64_t *c = cslot(fd, false);
+	if (c)
+		rt_store_relaxed(c, 0);
+}
+
+void shim_fdcache_invalidate(void)
+{
+	rt_xadd(&cache_gen, 1u);
+}
+
+unsigned shim_fdcache_get(int fd, uint32_t *gen)
+{
+	*gen = rt_load(&cache_gen);
+	uint64_t *c = cslot(fd, false);
+	if (!c)
+		return 0;
+	uint64_t v = rt_load(c);
+	return (uint32_t)v == *gen ? (unsigned)(v >> 32) : 0;
+}
+
+void shim_fdcache_add(int fd, uint32_t gen, unsigned bits)
+{
+	struct shim_fd f = shim_fd_get(fd);
+	if (!f.own || f.shared)
+		return;
+	uint64_t *c = cslot(fd, true);
+	if (!c)
+		return;
+	/* Racing adders may lose a bit: it is asked for again later. */
+	uint64_t v = rt_load_relaxed(c);
+	unsigned have = (uint32_t)v == gen ? (unsigned)(v >> 32) : 0;
+	rt_store_relaxed(c, (uint64_t)(have | bits) << 32 | gen);
+}
+
+void shim_fd_mark_shared(int fd)
+{
+	uint32_t *s = slot(fd, false);
+	if (!s)
+		return;
+	struct shim_fd f = unpack(rt_load_relaxed(s));
+	if (f.kind != FDK_UNKNOWN && !f.shared) {
+		f.shared = 1;
+		rt_store_relaxed(s, pack(f));
+	}
+	cache_clear(fd);
+}
+
+void shim_fd_mark_shared_all(void)
+{
+	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
+		uint32_t *c = rt_load_acq(&chunks[ci]);
+		for (int i = 0; c && i < FD_CHUNK; i++) {
+			struct shim_fd f = unpack(rt_load_relaxed(&c[i]));
+			if (f.kind != FDK_UNKNOWN && !f.shared) {
+				f.shared = 1;
+				rt_store_relaxed(&c[i], pack(f));
+			}
+		}
+	}
+	shim_fdcache_invalidate();
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
 void shim_fd_created(int fd, int kind)
 {
 	rt_netpoll_fdnew(fd);
+	cache_clear(fd);
 	shim_fd_put(fd, (struct shim_fd){.kind = (uint8_t)kind, .own = 1});
 }
 
 void shim_fd_copy(int oldfd, int newfd)
 {
 	rt_netpoll_fdnew(newfd);
+	cache_clear(newfd);
 	shim_fd_put(newfd, shim_fd_get(oldfd));
 }
 
 void shim_fd_closing(int fd)
 {
 	rt_netpoll_close(fd);
+	cache_clear(fd);
 	uint32_t *s = slot(fd, false);
 	if (s)
 		rt_store_relaxed(s, 0u);
@@ -211,12 +313,14 @@ void shim_fd_fork_child(void)
 		uint32_t *c = rt_load_acq(&chunks[ci]);
 		for (int i = 0; c && i < FD_CHUNK; i++) {
 			struct shim_fd f = unpack(c[i]);
-			if (f.nbunder == 1) {
+			if (f.nbunder == 1)
 				f.nbunder = 2;
-				c[i] = pack(f);
-			}
+			if (f.kind != FDK_UNKNOWN)
+				f.shared = 1; /* the parent holds them too */
+			c[i] = pack(f);
 		}
 	}
+	shim_fdcache_invalidate();
 }
 
 /* ---- close and the dup family -------------------------------------------- */
@@ -339,8 +443,11 @@ static int fcntl_impl(int fd, int cmd, void *arg)
 		return r;
 	case F_SETFL:
 		f = shim_fd_get(fd);
-		if (!f.nbunder)
-			return real.fcntl(fd, F_SETFL, arg);
+		if (!f.nbunder) {
+			r = real.fcntl(fd, F_SETFL, arg);
+			shim_fdcache_invalidate(); /* after the change */
+			return r;
+		}
 		r = real.fcntl(fd, F_SETFL, (int)(long)arg | O_NONBLOCK);
 		if (r == 0) {
 			f.user_nb = ((int)(long)arg & O_NONBLOCK) != 0;
@@ -410,6 +517,9 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 			}
 			return r;
 		}
+		int r = real.ioctl(fd, req, arg);
+		shim_fdcache_invalidate(); /* after the change */
+		return r;
 	}
 	return real.ioctl(fd, req, arg);
 }

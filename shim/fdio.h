@@ -40,6 +40,9 @@ struct shim_fd {
 	uint8_t nbunder; /* we set O_NONBLOCK on the file (listening socket):
 			    1 here, 2 in a fork child (the parent did) */
 	uint8_t user_nb; /* with nbunder: the O_NONBLOCK the program set */
+	uint8_t shared;  /* another process may hold its file description
+			    (fds alive at a fork or spawn, fds sent with
+			    SCM_RIGHTS): its flags are never cached */
 };
 
 /* Record of fd, classified on first use.  fd < 0 or beyond the table:
@@ -54,6 +57,33 @@ void shim_fd_copy(int oldfd, int newfd);
 void shim_fd_closing(int fd);
 /* Make an own listening socket non-blocking underneath (once). */
 void shim_fd_nbunder(int fd, struct shim_fd *f);
+
+/* The flag cache.  The O_NONBLOCK the program set and whether a socket
+ * has no SO_RCVTIMEO / SO_SNDTIMEO are asked of the kernel after an
+ * EAGAIN, one system call each, which made 5 system calls of an echo
+ * request instead of 3 (Go's).  For an fd this process created (own) and
+ * shares with no other process they are kept until this process changes
+ * any fd's flags or timeouts (F_SETFL, FIONBIO, setsockopt: every entry
+ * is dropped at once, dup'ed fds share the flags).  An fd alive when a
+ * child process is made, or sent to another process, is marked shared and
+ * always asked.  Not seen: a clone() the program makes itself, and
+ * another process changing a description it got by pidfd_getfd(). */
+/* Drop every cached entry (a program call changed some fd's flags or
+ * socket timeouts).  Thread-safe. */
+void shim_fdcache_invalidate(void);
+/* Every fd open now may be shared with a child process about to exist. */
+void shim_fd_mark_shared_all(void);
+/* fd is being sent to another process (SCM_RIGHTS). */
+void shim_fd_mark_shared(int fd);
+/* Cached state of fd: bits SHIM_FC_* known now, or 0. */
+#define SHIM_FC_NB_KNOWN 1u  /* the program's O_NONBLOCK is known: */
+#define SHIM_FC_NB 2u        /* ... and set */
+#define SHIM_FC_NORCVTMO 4u  /* the socket has no SO_RCVTIMEO */
+#define SHIM_FC_NOSNDTMO 8u  /* the socket has no SO_SNDTIMEO */
+unsigned shim_fdcache_get(int fd, uint32_t *gen);
+/* Record bits for fd, learned after reading gen with shim_fdcache_get
+ * (a change since then makes them void).  No-op for a shared fd. */
+void shim_fdcache_add(int fd, uint32_t gen, unsigned bits);
 
 /* The O_NONBLOCK the program sees on fd. */
 bool shim_fd_user_nonblock(int fd);

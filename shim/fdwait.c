@@ -11,7 +11,9 @@
  * The token is taken before the attempt (rt_netpoll.h explains why).  The
  * program's O_NONBLOCK is read with F_GETFL only after an EAGAIN, and the
  * socket timeout with getsockopt only before the first park, so a call
- * that does not block costs exactly its one system call.  Timeouts count
+ * that does not block costs exactly its one system call; both are kept
+ * in the flag cache (fdio.h) for fds no other process shares, so a call
+ * that parks costs its attempts only.  Timeouts count
  * from the first EAGAIN: a call returns EAGAIN no sooner than SO_RCVTIMEO
  * / SO_SNDTIMEO after it started.  A signal handler that runs while the
  * call is parked makes it fail with EINTR, or restarts it (SA_RESTART and
@@ -31,18 +33,33 @@ bool shim_fd_user_nonblock(int fd)
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.nbunder)
 		return f.user_nb;
+	uint32_t gen;
+	unsigned c = shim_fdcache_get(fd, &gen);
+	if (c & SHIM_FC_NB_KNOWN)
+		return c & SHIM_FC_NB;
 	int fl = real.fcntl(fd, F_GETFL);
-	return fl >= 0 && (fl & O_NONBLOCK);
+	if (fl < 0)
+		return false;
+	bool nb = fl & O_NONBLOCK;
+	shim_fdcache_add(fd, gen, SHIM_FC_NB_KNOWN | (nb ? SHIM_FC_NB : 0));
+	return nb;
 }
 
 int64_t shim_sock_deadline(int fd, int mode)
 {
+	unsigned none = mode == RT_POLL_R ? SHIM_FC_NORCVTMO : SHIM_FC_NOSNDTMO;
+	uint32_t gen;
+	if (shim_fdcache_get(fd, &gen) & none)
+		return -1;
 	struct timeval tv;
 	socklen_t len = sizeof tv;
 	int opt = mode == RT_POLL_R ? SO_RCVTIMEO : SO_SNDTIMEO;
-	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 ||
-	    (tv.tv_sec == 0 && tv.tv_usec == 0))
+	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0)
 		return -1;
+	if (tv.tv_sec == 0 && tv.tv_usec == 0) {
+		shim_fdcache_add(fd, gen, none);
+		return -1;
+	}
 	return rt_nanotime() + (int64_t)tv.tv_sec * 1000000000 +
 	       (int64_t)tv.tv_usec * 1000;
 }

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 
+#include "fdio.h"
 #include "shim.h"
 #include "sys.h"
 
@@ -230,6 +231,8 @@ EXPORT long syscall(long n, ...)
 	 * path costs two atomics. */
 	long r = rt_started() ? SHIM_SYSCALL(rt_syscall6(n, a1, a2, a3, a4, a5, a6))
 			      : rt_syscall6(n, a1, a2, a3, a4, a5, a6);
+	if (n == SYS_fcntl || n == SYS_ioctl || n == SYS_setsockopt)
+		shim_fdcache_invalidate(); /* flags may have changed (fdio.h) */
 	if (r < 0 && r > -4096) {
 		errno = (int)-r;
 		return -1;

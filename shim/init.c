@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "shim.h"
 
 void shim_real_init(void);
@@ -74,7 +75,7 @@ void shim_init(void)
 	 * rebuilds the runtime before the program's handlers run. */
 	shim_pid = getpid();
 	shim_robust_init(); /* still on the main thread: M0 */
-	pthread_atfork(NULL, NULL, fork_child);
+	pthread_atfork(shim_fd_mark_shared_all, NULL, fork_child);
 }
 
 __attribute__((constructor(101))) static void shim_ctor(void) { shim_init(); }

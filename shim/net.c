@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -50,6 +51,40 @@ EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 		shim_fd_created(sv[1], FDK_SOCK);
 	}
 	return r;
+}
+
+/* setsockopt: only to learn that a socket timeout changed (the flag
+ * cache, fdio.h); the option itself is the kernel's business. */
+EXPORT int setsockopt(int fd, int level, int name, const void *val,
+		      socklen_t len)
+{
+	shim_check();
+	int r = real.setsockopt(fd, level, name, val, len);
+	if (level == SOL_SOCKET &&
+	    (name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD ||
+	     name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
+		shim_fdcache_invalidate(); /* after the change */
+	return r;
+}
+
+/* The fds a message carries to another process (SCM_RIGHTS) are shared
+ * with it from now on: never cache their flags (fdio.h). */
+static void mark_passed(const struct msghdr *m)
+{
+	if (!m || !m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c;
+	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+			shim_fd_mark_shared(fd);
+		}
+	}
 }
 
 /* ---- accept ------------------------------------------------------------------ */
@@ -475,6 +510,7 @@ static ssize_t sendmsg_rest(struct xfer *x, const struct msghdr *orig,
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	shim_check();
+	mark_passed(msg);
 	if (shim_fd_get(fd).kind != FDK_SOCK)
 		return real.sendmsg(fd, msg, flags);
 	struct xfer x = XFER(fd, RT_POLL_W, flags, sendmsg_call);
@@ -494,6 +530,8 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	shim_check();
+	for (unsigned i = 0; vec && i < vlen; i++)
+		mark_passed(&vec[i].msg_hdr);
 	if (shim_fd_get(fd).kind != FDK_SOCK || vlen == 0)
 		return real.sendmmsg(fd, vec, vlen, flags);
 	struct xfer x = XFER(fd, RT_POLL_W, flags, sendmmsg_call);

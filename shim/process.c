@@ -13,6 +13,9 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <stdio.h>
+
+#include "fdio.h"
 #include "shim.h"
 
 static struct {
@@ -22,6 +25,7 @@ static struct {
 	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
 	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 	int (*system)(const char *);
+	FILE *(*popen)(const char *, const char *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
 	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *,
@@ -43,6 +47,7 @@ void shim_process_init(void)
 	rp.wait4 = dlsym(RTLD_NEXT, "wait4");
 	rp.waitid = dlsym(RTLD_NEXT, "waitid");
 	rp.system = dlsym(RTLD_NEXT, "system");
+	rp.popen = dlsym(RTLD_NEXT, "popen");
 	rp.getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
 	rp.getnameinfo = dlsym(RTLD_NEXT, "getnameinfo");
 	rp.gethostbyname = dlsym(RTLD_NEXT, "gethostbyname");
@@ -96,7 +101,20 @@ EXPORT int waitid(idtype_t t, id_t id, siginfo_t *si, int opt)
 	BLOCKING_RETRY(int, rp.waitid(t, id, si, opt));
 }
 
-EXPORT int system(const char *cmd) { BLOCKING(int, rp.system(cmd)); }
+EXPORT int system(const char *cmd)
+{
+	shim_fd_mark_shared_all(); /* the shell inherits our fds */
+	BLOCKING(int, rp.system(cmd));
+}
+
+/* glibc's popen spawns the shell without our posix_spawn: mark the fds
+ * it inherits (fdio.h's flag cache), then the C library's own popen. */
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	shim_check();
+	shim_fd_mark_shared_all();
+	return rp.popen(cmd, mode);
+}
 
 EXPORT int getaddrinfo(const char *node, const char *svc,
 		       const struct addrinfo *hints, struct addrinfo **res)

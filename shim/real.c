@@ -39,6 +39,7 @@ static void real_io_init(void)
 	real.sendfile = sym("sendfile", NULL);
 	real.splice = sym("splice", NULL);
 	real.socket = sym("socket", NULL);
+	real.setsockopt = sym("setsockopt", NULL);
 	real.listen = sym("listen", NULL);
 	real.socketpair = sym("socketpair", NULL);
 	real.accept4 = sym("accept4", NULL);

@@ -62,6 +62,7 @@ struct real_libc {
 	ssize_t (*sendfile)(int, int, void *off, size_t);
 	ssize_t (*splice)(int, void *, int, void *, size_t, unsigned);
 	int (*socket)(int, int, int);
+	int (*setsockopt)(int, int, int, const void *, unsigned);
 	int (*listen)(int, int);
 	int (*socketpair)(int, int, int, int *);
 	int (*accept4)(int, void *addr, void *len, int);
