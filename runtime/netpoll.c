@@ -125,7 +125,17 @@ struct pd {
 	rt_mutex lock;
 	uint32_t gen;            /* atomic reads; written under lock */
 	uint32_t seq[2];         /* read/write reports; as gen */
-	bool registered;         /* under lock: in epfd for this gen */
+	bool registered;         /* under lock: in epfd for this gen;
+				    also read without it (a hint) */
+	bool nodrain;            /* under lock: priority data, a hang-up or
+				    an error was reported for this gen (a
+				    short TCP read may stop at the urgent
+				    mark, or at the end of the stream with
+				    nothing new to come): drained proves
+				    nothing; atomic reads */
+	uint64_t drained;        /* atomic: token key + 1 (gen << 32 | rseq)
+				    of a read that found the receive queue
+				    empty; 0: none (rt_netpoll_set_drained) */
 	struct pollnode *q[2];   /* under lock: read / write waiters */
 };
 
@@ -233,6 +243,26 @@ void rt_netpoll_token(int fd, struct rt_polltok *t)
 	t->wseq = rt_load_acq(&pd->seq[1]);
 }
 
+static uint64_t tokkey(const struct rt_polltok *t)
+{
+	return ((uint64_t)t->gen << 32 | t->rseq) + 1;
+}
+
+void rt_netpoll_set_drained(int fd, const struct rt_polltok *t)
+{
+	struct pd *pd = pd_get(fd, false);
+	if (pd)
+		rt_store_rel(&pd->drained, tokkey(t));
+}
+
+bool rt_netpoll_drained(int fd, const struct rt_polltok *t)
+{
+	struct pd *pd = pd_get(fd, false);
+	return pd && rt_load_relaxed(&pd->registered) &&
+	       !rt_load_relaxed(&pd->nodrain) &&
+	       rt_load_acq(&pd->drained) == tokkey(t);
+}
+
 /* pd->lock held.  Register fd (edge-triggered) for the current gen. */
 static int pd_register(struct pd *pd, int fd)
 {
@@ -319,6 +349,7 @@ static void pd_forget(struct pd *pd, int fd, bool del)
 		rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, fd, &ev);
 	}
 	pd->registered = false;
+	rt_store_relaxed(&pd->nodrain, false);
 	rt_store_rel(&pd->gen, pd->gen + 1);
 	fire_list(pd, 0, NULL);
 	fire_list(pd, 1, NULL);
@@ -534,6 +565,10 @@ static void pd_event(uint64_t data, uint32_t ev, struct glist *gl)
 		modes |= RT_POLL_W;
 	rt_lock(&pd->lock);
 	if (pd->gen == (uint32_t)(data >> 32)) {
+		/* lasting states a read may stop short before, with no
+		 * edge to come: urgent mark, end of file, error */
+		if (ev & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			rt_store_relaxed(&pd->nodrain, true);
 		for (int m = 0; m < 2; m++) {
 			if (!(modes & (1 << m)))
 				continue;
@@ -608,6 +643,7 @@ void rt_netpoll_fork_child(void)
 			struct pd *pd = &ch[i];
 			pd->lock.key = 0;
 			pd->registered = false;
+			pd->nodrain = false;
 			pd->q[0] = pd->q[1] = NULL;
 			rt_xadd(&pd->gen, 1u);
 		}

@@ -26,6 +26,7 @@
 #ifndef GREENRUN_RT_NETPOLL_H
 #define GREENRUN_RT_NETPOLL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Directions (bit mask). */
@@ -55,6 +56,28 @@ void rt_netpoll_token(int fd, struct rt_polltok *t);
  * from epoll_ctl (ENOMEM, ENOSPC). */
 int rt_netpoll_wait(int fd, int modes, const struct rt_polltok *t,
 		    int64_t deadline);
+
+/* Skipping the attempt that would say EAGAIN.  A blocking read on a
+ * connected socket mostly finds the data gone: the last read took it all.
+ * When a read attempt begun after token t returned less than asked, the
+ * caller reports it with rt_netpoll_set_drained(fd, t): the receive
+ * queue was empty at that moment.  Later, rt_netpoll_drained(fd, t2)
+ * with a fresh token is true while no read readiness has been reported
+ * since t (same generation and counter): data that arrived after the
+ * emptying raised an edge the netpoller has not collected yet, so the
+ * caller may park with t2 at once and be woken by that edge.  Only for
+ * callers that will park (a program-non-blocking read must make its
+ * call: nobody collects edges for it) and only for TCP, where a short
+ * read does mean an empty queue, except at an urgent mark or at the end
+ * of the stream (a read that takes the last data and the FIN is short,
+ * and the next returns 0 with no edge to announce it): an fd that ever
+ * reported priority data, a hang-up or an error (EPOLLPRI, EPOLLRDHUP,
+ * EPOLLHUP, EPOLLERR) is never "drained" again.  A
+ * Unix socket's short read can stop at passed fds or a change of
+ * sender: not for them.  Requires the fd registered (a G parked on it
+ * before).  Thread-safe; a hint kept per fd, any G may set or read it. */
+void rt_netpoll_set_drained(int fd, const struct rt_polltok *t);
+bool rt_netpoll_drained(int fd, const struct rt_polltok *t);
 
 /* One fd of a multi-fd wait (poll/select). */
 struct rt_pollreq {

@@ -69,14 +69,14 @@ static uint32_t *chunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
 
 static uint32_t pack(struct shim_fd f)
 {
-	return f.kind | f.own << 8 | f.shared << 9 | f.nbunder << 16 |
-	       (uint32_t)f.user_nb << 24;
+	return f.kind | f.own << 8 | f.shared << 9 | f.tcp << 10 |
+	       f.nbunder << 16 | (uint32_t)f.user_nb << 24;
 }
 
 static struct shim_fd unpack(uint32_t v)
 {
-	return (struct shim_fd){v & 0xff, v >> 8 & 1, v >> 16 & 3, v >> 24 & 1,
-				v >> 9 & 1};
+	return (struct shim_fd){v & 0xff,    v >> 8 & 1,  v >> 16 & 3,
+				v >> 24 & 1, v >> 9 & 1, v >> 10 & 1};
 }
 
 static uint32_t *slot(int fd, bool create)
@@ -246,6 +246,13 @@ void shim_fd_created(int fd, int kind)
 	rt_netpoll_fdnew(fd);
 	cache_clear(fd);
 	shim_fd_put(fd, (struct shim_fd){.kind = (uint8_t)kind, .own = 1});
+}
+
+void shim_fd_set_tcp(int fd)
+{
+	struct shim_fd f = shim_fd_get(fd);
+	f.tcp = 1;
+	shim_fd_put(fd, f);
 }
 
 void shim_fd_copy(int oldfd, int newfd)

@@ -43,6 +43,9 @@ struct shim_fd {
 	uint8_t shared;  /* another process may hold its file description
 			    (fds alive at a fork or spawn, fds sent with
 			    SCM_RIGHTS): its flags are never cached */
+	uint8_t tcp;     /* a TCP socket we saw made (socket, accept):
+			    a short read means an empty queue
+			    (rt_netpoll_set_drained) */
 };
 
 /* Record of fd, classified on first use.  fd < 0 or beyond the table:
@@ -51,6 +54,8 @@ struct shim_fd shim_fd_get(int fd);
 void shim_fd_put(int fd, struct shim_fd f);
 /* fd was created by a call we intercepted: record it as ours. */
 void shim_fd_created(int fd, int kind);
+/* ... and it is a TCP socket. */
+void shim_fd_set_tcp(int fd);
 /* newfd now refers to oldfd's file (dup family). */
 void shim_fd_copy(int oldfd, int newfd);
 /* fd is being closed or replaced: wake its waiters, forget it. */
@@ -103,6 +108,10 @@ struct shim_op {
 			   blocking; -1: as the fd's O_NONBLOCK (F_GETFL) */
 	int64_t deadline; /* -2: not computed yet */
 	ssize_t (*call)(struct shim_op *op, bool nowait);
+	bool tcpread;   /* a plain read of a TCP socket (no flags): a short
+			   result marks the fd drained, and a drained fd's
+			   attempt is skipped (rt_netpoll.h) */
+	size_t want;    /* with tcpread: bytes asked for */
 };
 
 /* Run op with blocking semantics: attempt, and on EAGAIN park in the

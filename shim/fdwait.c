@@ -108,8 +108,18 @@ ssize_t shim_io(struct shim_op *op)
 	for (;;) {
 		struct rt_polltok t;
 		rt_netpoll_token(op->fd, &t);
-		ssize_t r = attempt(op);
+		ssize_t r;
+		if (op->tcpread && op->nonblock != 1 &&
+		    rt_netpoll_drained(op->fd, &t) &&
+		    !(op->nonblock < 0 && shim_fd_user_nonblock(op->fd))) {
+			errno = EAGAIN; /* nothing came since it was emptied */
+			r = -1;
+		} else {
+			r = attempt(op);
+		}
 		if (r >= 0) {
+			if (op->tcpread && r > 0 && (size_t)r < op->want)
+				rt_netpoll_set_drained(op->fd, &t);
 			errno = saved;
 			return r;
 		}

@@ -69,6 +69,11 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	struct rw a = RW(fd, f.kind, RT_POLL_R, read_call);
 	a.iov = (struct iovec *)iov;
 	a.cnt = cnt;
+	if (f.tcp) {
+		a.op.tcpread = true;
+		for (int i = 0; i < cnt; i++)
+			a.op.want += iov[i].iov_len;
+	}
 	return shim_io(&a.op);
 }
 

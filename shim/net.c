@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -37,8 +38,13 @@ EXPORT int socket(int domain, int type, int proto)
 {
 	shim_check();
 	int fd = real.socket(domain, type, proto);
-	if (fd >= 0)
+	if (fd >= 0) {
 		shim_fd_created(fd, FDK_SOCK);
+		if ((domain == AF_INET || domain == AF_INET6) &&
+		    (type & 0xf) == SOCK_STREAM &&
+		    (proto == 0 || proto == IPPROTO_TCP))
+			shim_fd_set_tcp(fd);
+	}
 	return fd;
 }
 
@@ -117,8 +123,11 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	if (!f.nbunder)
 		a.op.deadline = shim_sock_deadline(fd, RT_POLL_R);
 	int r = (int)shim_io(&a.op);
-	if (r >= 0)
+	if (r >= 0) {
 		shim_fd_created(r, FDK_SOCK);
+		if (f.tcp)
+			shim_fd_set_tcp(r);
+	}
 	return r;
 }
 
@@ -303,11 +312,14 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 			struct sockaddr *addr, socklen_t *alen)
 {
 	shim_check();
-	if (shim_fd_get(fd).kind != FDK_SOCK)
+	struct shim_fd f = shim_fd_get(fd);
+	if (f.kind != FDK_SOCK)
 		return real.recvfrom(fd, buf, n, flags, addr, alen);
 	struct xfer x = XFER(fd, RT_POLL_R, flags, recvfrom_call);
 	x.buf = buf;
 	x.len = n;
+	x.op.tcpread = f.tcp && flags == 0;
+	x.op.want = n;
 	x.addr = addr;
 	x.alen = alen;
 	ssize_t r = shim_io(&x.op);
