@@ -65,7 +65,7 @@
 
 #define FD_CHUNK 4096
 #define FD_MAX (1 << 20)
-static uint32_t *chunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
+static void *chunks[FD_MAX / FD_CHUNK]; /* uint32_t records; atomic; never freed */
 
 static uint32_t pack(struct shim_fd f)
 {
@@ -79,14 +79,18 @@ static struct shim_fd unpack(uint32_t v)
 				v >> 24 & 1, v >> 9 & 1, v >> 10 & 1};
 }
 
-static uint32_t *slot(int fd, bool create)
+/* The element for fd in a table of chunks of FD_CHUNK elements of `size`
+ * bytes, each chunk allocated (zeroed) on first use and never freed; NULL
+ * when fd is out of range, or its chunk is missing and !create or cannot
+ * be allocated.  Thread-safe (racing allocators: one chunk wins). */
+static void *table_slot(void **tab, int fd, size_t size, bool create)
 {
 	if (fd < 0 || fd >= FD_MAX)
 		return NULL;
-	uint32_t **cp = &chunks[fd / FD_CHUNK];
-	uint32_t *c = rt_load_acq(cp);
+	void **cp = &tab[fd / FD_CHUNK];
+	char *c = rt_load_acq(cp);
 	if (!c && create) {
-		uint32_t *n = calloc(FD_CHUNK, sizeof *n), *none = NULL;
+		void *n = calloc(FD_CHUNK, size), *none = NULL;
 		if (!n)
 			return NULL;
 		if (__atomic_compare_exchange_n(cp, &none, n, false,
@@ -98,7 +102,12 @@ static uint32_t *slot(int fd, bool create)
 			c = none;
 		}
 	}
-	return c ? &c[fd % FD_CHUNK] : NULL;
+	return c ? c + (size_t)(fd % FD_CHUNK) * size : NULL;
+}
+
+static uint32_t *slot(int fd, bool create)
+{
+	return table_slot(chunks, fd, sizeof(uint32_t), create);
 }
 
 static int classify(int fd)
@@ -150,29 +159,12 @@ void shim_fd_put(int fd, struct shim_fd f)
  * An entry: bits 0-31 the generation it was learned in, bits 32+ the
  * SHIM_FC_* bits.  Valid only while cache_gen is unchanged; a zeroed
  * entry knows nothing.  Same chunking as the records. */
-static uint64_t *cchunks[FD_MAX / FD_CHUNK]; /* atomic; never freed */
+static void *cchunks[FD_MAX / FD_CHUNK]; /* uint64_t entries; atomic; never freed */
 static uint32_t cache_gen = 1;               /* atomic */
 
 static uint64_t *cslot(int fd, bool create)
 {
-	if (fd < 0 || fd >= FD_MAX)
-		return NULL;
-	uint64_t **cp = &cchunks[fd / FD_CHUNK];
-	uint64_t *c = rt_load_acq(cp);
-	if (!c && create) {
-		uint64_t *n = calloc(FD_CHUNK, sizeof *n), *none = NULL;
-		if (!n)
-			return NULL;
-		if (__atomic_compare_exchange_n(cp, &none, n, false,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			c = n;
-		else {
-			free(n);
-			c = none;
-		}
-	}
-	return c ? &c[fd % FD_CHUNK] : NULL;
+	return table_slot(cchunks, fd, sizeof(uint64_t), create);
 }
 
 static void cache_clear(int fd)
