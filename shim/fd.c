@@ -240,6 +240,13 @@ void shim_fd_created(int fd, int kind)
 	shim_fd_put(fd, (struct shim_fd){.kind = (uint8_t)kind, .own = 1});
 }
 
+void shim_fd_libc_created(int fd)
+{
+	rt_netpoll_fdnew(fd);
+	cache_clear(fd);
+	shim_fd_put(fd, (struct shim_fd){.shared = 1});
+}
+
 void shim_fd_set_tcp(int fd)
 {
 	struct shim_fd f = shim_fd_get(fd);

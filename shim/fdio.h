@@ -54,6 +54,9 @@ struct shim_fd shim_fd_get(int fd);
 void shim_fd_put(int fd, struct shim_fd f);
 /* fd was created by a call we intercepted: record it as ours. */
 void shim_fd_created(int fd, int kind);
+/* fd was created inside the C library (popen's pipe) and is shared with a
+ * child: forget any state of the number's previous file. */
+void shim_fd_libc_created(int fd);
 /* ... and it is a TCP socket. */
 void shim_fd_set_tcp(int fd);
 /* newfd now refers to oldfd's file (dup family). */

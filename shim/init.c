@@ -41,8 +41,9 @@ static int os_thread_create(void *(*fn)(void *), void *arg, size_t stack)
 
 pid_t shim_pid;
 
-/* In the child of fork(): rebuild the runtime, then our own caches. */
-static void fork_child(void)
+/* In the child of fork(): rebuild the runtime, then our own caches.
+ * Also called by our _Fork and syscall(SYS_fork) in their children. */
+void shim_fork_child(void)
 {
 	rt_after_fork_child();
 	shim_pid = getpid();
@@ -75,7 +76,7 @@ void shim_init(void)
 	 * rebuilds the runtime before the program's handlers run. */
 	shim_pid = getpid();
 	shim_robust_init(); /* still on the main thread: M0 */
-	pthread_atfork(shim_fd_mark_shared_all, NULL, fork_child);
+	pthread_atfork(shim_fd_mark_shared_all, NULL, shim_fork_child);
 }
 
 __attribute__((constructor(101))) static void shim_ctor(void) { shim_init(); }

@@ -26,6 +26,9 @@ static struct {
 	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 	int (*system)(const char *);
 	FILE *(*popen)(const char *, const char *);
+	int (*pclose)(FILE *);
+	int (*fclose)(FILE *);
+	pid_t (*_Fork)(void);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
 	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *,
@@ -48,6 +51,9 @@ void shim_process_init(void)
 	rp.waitid = dlsym(RTLD_NEXT, "waitid");
 	rp.system = dlsym(RTLD_NEXT, "system");
 	rp.popen = dlsym(RTLD_NEXT, "popen");
+	rp.pclose = dlsym(RTLD_NEXT, "pclose");
+	rp.fclose = dlsym(RTLD_NEXT, "fclose");
+	rp._Fork = dlsym(RTLD_NEXT, "_Fork");
 	rp.getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
 	rp.getnameinfo = dlsym(RTLD_NEXT, "getnameinfo");
 	rp.gethostbyname = dlsym(RTLD_NEXT, "gethostbyname");
@@ -107,13 +113,67 @@ EXPORT int system(const char *cmd)
 	BLOCKING(int, rp.system(cmd));
 }
 
-/* glibc's popen spawns the shell without our posix_spawn: mark the fds
- * it inherits (fdio.h's flag cache), then the C library's own popen. */
+/* Streams open and close their fds inside the C library, where neither
+ * pipe() nor close() is ours.  A stream's fd that was read through us
+ * may be registered in the netpoller; when fclose/pclose closes it there,
+ * the next file on that number (the next popen's pipe) was taken for the
+ * old, registered one and a read of it waited for good.  So: forget the
+ * number before the stream closes it, and when popen made it.
+ * glibc's popen also spawns the shell without our posix_spawn: mark the
+ * fds it inherits (fdio.h's flag cache).  In a vfork child (which shares
+ * our memory) nothing of ours is touched. */
+static void stream_closing(FILE *f)
+{
+	int fd = f && !shim_in_vfork && rt_started() ? fileno_unlocked(f) : -1;
+	if (fd >= 0)
+		shim_fd_closing(fd);
+}
+
 EXPORT FILE *popen(const char *cmd, const char *mode)
 {
 	shim_check();
 	shim_fd_mark_shared_all();
-	return rp.popen(cmd, mode);
+	FILE *f = rp.popen(cmd, mode);
+	if (f)
+		shim_fd_libc_created(fileno_unlocked(f));
+	return f;
+}
+
+/* pclose waits for the shell: a blocking call, and a cancellation point. */
+EXPORT int pclose(FILE *f)
+{
+	shim_check();
+	stream_closing(f);
+	BLOCKING(int, rp.pclose(f));
+}
+
+/* fclose may run before our constructor (libselinux's own constructor
+ * reads /proc with stdio: sed, ls... crashed on a NULL rp.fclose): no
+ * initialisation from here, the C library's fclose looked up if need be. */
+EXPORT int fclose(FILE *f)
+{
+	stream_closing(f);
+	int (*real_fclose)(FILE *) = rp.fclose;
+	if (!real_fclose)
+		real_fclose = (int (*)(FILE *))dlsym(RTLD_NEXT, "fclose");
+	return real_fclose(f);
+}
+
+/* _Fork (glibc 2.34) forks without running the atfork handlers.  Ours
+ * still matter: the child shares our fds (the flag cache marks them), and
+ * its runtime must be rebuilt around its one thread, or its first
+ * blocking call (read() is async-signal-safe, so allowed there) parks in
+ * the parent's copied scheduler, with no M left to run it. */
+EXPORT pid_t _Fork(void)
+{
+	shim_check();
+	if (shim_in_vfork)
+		return rp._Fork();
+	shim_fd_mark_shared_all();
+	pid_t pid = rp._Fork();
+	if (pid == 0)
+		shim_fork_child();
+	return pid;
 }
 
 EXPORT int getaddrinfo(const char *node, const char *svc,

@@ -282,6 +282,9 @@ int shim_mutexattr_kind(const pthread_mutexattr_t *a);
 void shim_robust_release_all(struct shim_thread *st);
 int shim_mutex_release(pthread_mutex_t *m, unsigned *depth);
 int shim_mutex_reacquire(pthread_mutex_t *m, unsigned depth);
+/* In a new child process (fork's atfork handler, _Fork, syscall(SYS_fork)):
+ * rebuild the runtime around the calling thread, then the shim's state. */
+void shim_fork_child(void);
 void shim_mutex_fork_child(void);
 
 /* robust.c: robust process-shared mutexes (glibc's robust protocol on

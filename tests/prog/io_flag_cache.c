@@ -1,8 +1,8 @@
 // io_flag_cache: a change of a socket's O_NONBLOCK or SO_SNDTIMEO is seen
 // by the next blocking call, whichever way it was made: through a dup'ed
 // fd (F_SETFL, FIONBIO), by a raw syscall(SYS_fcntl), by setsockopt, by a
-// forked child sharing the file description, or by another process the
-// fd was sent to with SCM_RIGHTS.
+// child sharing the file description (fork, _Fork, syscall(SYS_fork)), or
+// by another process the fd was sent to with SCM_RIGHTS.
 //
 // Why: greenrun caches, per fd, the program's O_NONBLOCK and "no socket
 // timeout", which it used to ask the kernel for (two system calls) after
@@ -29,6 +29,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern pid_t _Fork(void);
 
 #define BIG (4 << 20)
 
@@ -167,6 +169,34 @@ int main(void)
 		die("fork child setting O_NONBLOCK");
 	expect_short(a, b, "O_NONBLOCK set by a fork child");
 	set_blocking(b);
+
+	/* 5b. the same with _Fork (no atfork handlers) and with a raw
+	 * syscall(SYS_fork), each on a new pair (fds alive at a fork stay
+	 * marked shared for good) */
+	for (int how = 0; how < 2; how++) {
+		int fp[2];
+		pair(fp);
+		fill(fp[0], fp[1]);
+		pid = how == 0 ? _Fork() : (pid_t)syscall(SYS_fork);
+		if (pid < 0)
+			die("_Fork / SYS_fork");
+		if (pid == 0) {
+			if (read(go[0], &(char){0}, 1) != 1)
+				syscall(SYS_exit_group, 2);
+			syscall(SYS_exit_group,
+				syscall(SYS_fcntl, fp[1], F_SETFL,
+					O_RDWR | O_NONBLOCK) == 0 ? 0 : 3);
+		}
+		fill(fp[0], fp[1]); /* learned again after the fork */
+		if (write(go[1], "g", 1) != 1 || waitpid(pid, &st, 0) != pid ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("_Fork / SYS_fork child setting O_NONBLOCK");
+		expect_short(fp[0], fp[1],
+			     how == 0 ? "O_NONBLOCK set by a _Fork child"
+				      : "O_NONBLOCK set by a SYS_fork child");
+		close(fp[0]);
+		close(fp[1]);
+	}
 
 	/* 6. a socket made after the receiver process exists, sent to it
 	 * with SCM_RIGHTS; the receiver sets O_NONBLOCK */
