@@ -227,9 +227,11 @@ EXPORT long syscall(long n, ...)
 		}
 	}
 	if ((n == SYS_fork || n == SYS_vfork || n == SYS_clone ||
-	     n == SYS_clone3) && rt_started() && !shim_in_vfork)
-		/* a child process (or a thread greenrun will not know of)
-		 * may share our fds from now on: the flag cache (fdio.h) */
+	     n == SYS_clone3 || n == SYS_sendmsg || n == SYS_sendmmsg) &&
+	    rt_started() && !shim_in_vfork)
+		/* a child process (or a thread greenrun will not know of), or
+		 * the receiver of a message that may carry fds, may share
+		 * our files from now on: the flag cache (fdio.h) */
 		shim_fd_mark_shared_all();
 	if (n == SYS_fork && rt_started() && !shim_in_vfork) {
 		/* a plain fork: rebuild the child as fork's handler would */

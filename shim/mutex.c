@@ -291,8 +291,11 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 		MD(m)->__count++;
 		return 0;
 	}
+	/* glibc: trylock by the owner is EBUSY, but EDEADLK for a robust
+	 * or priority-inheritance errorcheck mutex (their own code paths) */
 	if (type == PTHREAD_MUTEX_ERRORCHECK && held_by_me(m))
-		return try ? EBUSY : EDEADLK;
+		return try && !(kind & (K_ROBUST | K_PRIO_INHERIT)) ? EBUSY
+								  : EDEADLK;
 	if (rshared(kind))
 		return shim_rmutex_lock(m, deadline, ts, try);
 	int e;

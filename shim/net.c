@@ -73,22 +73,19 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	return r;
 }
 
-/* The fds a message carries to another process (SCM_RIGHTS) are shared
- * with it from now on: never cache their flags (fdio.h). */
+/* The files a message carries to another process (SCM_RIGHTS) are shared
+ * with it from now on: never cache their flags (fdio.h).  Every fd is
+ * marked, not only those sent: a dup of a sent fd names the same file
+ * (which fds do, only kcmp could tell), and such messages are rare. */
 static void mark_passed(const struct msghdr *m)
 {
 	if (!m || !m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
 		return;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c;
 	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
-			shim_fd_mark_shared(fd);
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			shim_fd_mark_shared_all();
+			return;
 		}
 	}
 }

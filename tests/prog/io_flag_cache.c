@@ -199,7 +199,7 @@ int main(void)
 	}
 
 	/* 6. a socket made after the receiver process exists, sent to it
-	 * with SCM_RIGHTS; the receiver sets O_NONBLOCK */
+	 * with SCM_RIGHTS through a dup; the receiver sets O_NONBLOCK */
 	int ctl[2];
 	pair(ctl);
 	pid = fork();
@@ -234,8 +234,11 @@ int main(void)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &sv2[1], sizeof(int));
-	if (sendmsg(ctl[0], &m, 0) != 1 || waitpid(pid, &st, 0) != pid ||
+	/* a dup goes: the file is shared, whichever number names it */
+	int sent = dup(sv2[1]);
+	memcpy(CMSG_DATA(cm), &sent, sizeof(int));
+	if (sendmsg(ctl[0], &m, 0) != 1 || close(sent) != 0 ||
+	    waitpid(pid, &st, 0) != pid ||
 	    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die("SCM_RIGHTS receiver setting O_NONBLOCK");
 	expect_short(sv2[0], sv2[1], "O_NONBLOCK set by an SCM_RIGHTS receiver");

@@ -10,7 +10,8 @@
 //     trylock on a held mutex -> EBUSY (from another thread);
 //   - recursive: lock 3 times, trylock a 4th (0), unlock 4 times -> 0, a
 //     5th unlock -> EPERM; unlock by a non-owner -> EPERM;
-//   - errorcheck: relock by the owner -> EDEADLK, trylock by the owner ->
+//   - errorcheck: relock by the owner -> EDEADLK (trylock too when robust
+//     or priority-inheritance), trylock by the owner ->
 //     EBUSY, unlock by a non-owner -> EPERM, unlock when unlocked -> EPERM;
 //   - timedlock on a mutex held by another thread -> ETIMEDOUT, not before
 //     the CLOCK_REALTIME deadline; clocklock(CLOCK_MONOTONIC) likewise;
@@ -212,6 +213,18 @@ static void test_errorcheck(void)
     EXPECT_RC(pthread_mutex_unlock(&m), EPERM);
     EXPECT_RC(pthread_mutex_trylock(&m), EBUSY);
     hold_end(&h, t);
+    EXPECT_RC(pthread_mutex_destroy(&m), 0);
+
+    /* priority-inheritance errorcheck: trylock by the owner -> EDEADLK
+     * (glibc's PI path), where the plain one says EBUSY */
+    pthread_mutexattr_t pa;
+    pthread_mutexattr_init(&pa);
+    pthread_mutexattr_settype(&pa, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutexattr_setprotocol(&pa, PTHREAD_PRIO_INHERIT);
+    EXPECT_RC(pthread_mutex_init(&m, &pa), 0);
+    EXPECT_RC(pthread_mutex_lock(&m), 0);
+    EXPECT_RC(pthread_mutex_trylock(&m), EDEADLK);
+    EXPECT_RC(pthread_mutex_unlock(&m), 0);
     EXPECT_RC(pthread_mutex_destroy(&m), 0);
 }
 
@@ -511,6 +524,9 @@ static void test_robust(void)
     init_robust(&m, PTHREAD_MUTEX_ERRORCHECK);
     EXPECT_RC(pthread_mutex_lock(&m), 0);
     EXPECT_RC(pthread_mutex_lock(&m), EDEADLK);
+    /* glibc: robust errorcheck trylock by the owner is EDEADLK, not the
+     * plain errorcheck's EBUSY (found by a fresh-eyes review) */
+    EXPECT_RC(pthread_mutex_trylock(&m), EDEADLK);
     EXPECT_RC(pthread_mutex_unlock(&m), 0);
     EXPECT_RC(pthread_mutex_unlock(&m), EPERM);
     atomic_store(&r_held, 0);
