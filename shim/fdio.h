@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "rt_netpoll.h"
 
@@ -114,7 +115,11 @@ struct shim_op {
 	bool tcpread;   /* a plain read of a TCP socket (no flags): a short
 			   result marks the fd drained, and a drained fd's
 			   attempt is skipped (rt_netpoll.h) */
-	size_t want;    /* with tcpread: bytes asked for */
+	size_t want;    /* with tcpread: bytes asked for, or */
+	const struct iovec *wiov; /* ... the sum of these (read only after
+				     the kernel accepted them: a bad
+				     pointer gets EFAULT, not a crash) */
+	int wcnt;
 };
 
 /* Run op with blocking semantics: attempt, and on EAGAIN park in the

@@ -118,8 +118,13 @@ ssize_t shim_io(struct shim_op *op)
 			r = attempt(op);
 		}
 		if (r >= 0) {
-			if (op->tcpread && r > 0 && (size_t)r < op->want)
-				rt_netpoll_set_drained(op->fd, &t);
+			if (op->tcpread && r > 0) {
+				size_t want = op->want;
+				for (int i = 0; op->wiov && i < op->wcnt; i++)
+					want += op->wiov[i].iov_len;
+				if ((size_t)r < want)
+					rt_netpoll_set_drained(op->fd, &t);
+			}
 			errno = saved;
 			return r;
 		}

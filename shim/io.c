@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -42,6 +43,10 @@ static ssize_t read_call(struct shim_op *o, bool nowait)
 	if (!nowait)
 		return real.readv(o->fd, a->iov, a->cnt);
 	if (o->kind == FDK_SOCK) {
+		if (a->cnt < 0 || a->cnt > IOV_MAX) { /* readv's error, not */
+			errno = EINVAL;               /* recvmsg's EMSGSIZE */
+			return -1;
+		}
 		struct msghdr m = {.msg_iov = a->iov, .msg_iovlen = a->cnt};
 		return real.recvmsg(o->fd, &m, MSG_DONTWAIT);
 	}
@@ -54,6 +59,10 @@ static ssize_t write_call(struct shim_op *o, bool nowait)
 	if (!nowait)
 		return real.writev(o->fd, a->iov, a->cnt);
 	if (o->kind == FDK_SOCK) {
+		if (a->cnt < 0 || a->cnt > IOV_MAX) { /* writev's error */
+			errno = EINVAL;
+			return -1;
+		}
 		struct msghdr m = {.msg_iov = a->iov, .msg_iovlen = a->cnt};
 		return real.sendmsg(o->fd, &m, MSG_DONTWAIT);
 	}
@@ -71,8 +80,8 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	a.cnt = cnt;
 	if (f.tcp) {
 		a.op.tcpread = true;
-		for (int i = 0; i < cnt; i++)
-			a.op.want += iov[i].iov_len;
+		a.op.wiov = iov;
+		a.op.wcnt = cnt;
 	}
 	return shim_io(&a.op);
 }
@@ -111,7 +120,10 @@ static void iov_advance(struct iovec **iov, int *cnt, size_t n)
 }
 
 /* Blocking write of the whole vector, parking between partial writes.
- * Works on a private copy of iov once a write was partial. */
+ * Works on a private copy of iov once a write was partial.  total: the
+ * vector's bytes, or (size_t)-1 to sum them once a write succeeded (the
+ * kernel has then checked the array: a bad pointer got EFAULT, where
+ * summing first crashed). */
 static ssize_t write_all(struct rw *a, size_t total)
 {
 	int saved = errno;
@@ -122,6 +134,11 @@ static ssize_t write_all(struct rw *a, size_t total)
 		r = shim_io(&a->op);
 		if (r < 0)
 			break;
+		if (total == (size_t)-1) {
+			total = 0;
+			for (int i = 0; i < a->cnt; i++)
+				total += a->iov[i].iov_len;
+		}
 		done += (size_t)r;
 		if (done >= total || r == 0 || a->op.kind == FDK_PLAIN ||
 		    a->op.kind == FDK_POLLFIRST)
@@ -154,13 +171,10 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	struct shim_fd f = shim_fd_get(fd);
 	if (f.kind == FDK_PLAIN || cnt <= 0)
 		return SHIM_SYSCALL(real.writev(fd, iov, cnt));
-	size_t total = 0;
-	for (int i = 0; i < cnt; i++)
-		total += iov[i].iov_len;
 	struct rw a = RW(fd, f.kind, RT_POLL_W, write_call);
 	a.iov = (struct iovec *)iov;
 	a.cnt = cnt;
-	return write_all(&a, total);
+	return write_all(&a, (size_t)-1);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)

@@ -516,10 +516,8 @@ static ssize_t sendmsg_rest(struct xfer *x, const struct msghdr *orig,
 	return (ssize_t)done;
 }
 
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+static ssize_t sendmsg_impl(int fd, const struct msghdr *msg, int flags)
 {
-	shim_check();
-	mark_passed(msg);
 	if (shim_fd_get(fd).kind != FDK_SOCK)
 		return real.sendmsg(fd, msg, flags);
 	struct xfer x = XFER(fd, RT_POLL_W, flags, sendmsg_call);
@@ -536,15 +534,29 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return sendmsg_rest(&x, msg, (size_t)r);
 }
 
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	shim_check();
+	ssize_t r = sendmsg_impl(fd, msg, flags);
+	if (r >= 0) /* the kernel read *msg: it is readable */
+		mark_passed(msg);
+	return r;
+}
+
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	shim_check();
-	for (unsigned i = 0; vec && i < vlen; i++)
+	int r;
+	if (shim_fd_get(fd).kind != FDK_SOCK || vlen == 0) {
+		r = real.sendmmsg(fd, vec, vlen, flags);
+	} else {
+		struct xfer x = XFER(fd, RT_POLL_W, flags, sendmmsg_call);
+		x.vec = vec;
+		x.vlen = vlen;
+		r = mmsg_loop(&x, false);
+	}
+	/* the kernel read the messages it sent: they are readable */
+	for (int i = 0; i < r; i++)
 		mark_passed(&vec[i].msg_hdr);
-	if (shim_fd_get(fd).kind != FDK_SOCK || vlen == 0)
-		return real.sendmmsg(fd, vec, vlen, flags);
-	struct xfer x = XFER(fd, RT_POLL_W, flags, sendmmsg_call);
-	x.vec = vec;
-	x.vlen = vlen;
-	return mmsg_loop(&x, false);
+	return r;
 }
