@@ -149,6 +149,8 @@ int rt_futex_wait_why(uint32_t *addr, uint32_t val, int64_t deadline,
 		      enum rt_waitreason why)
 {
 	struct rt_g *g = rt_getg();
+	if (!g) /* an OS thread of glibc's own: rt_futex_wait_bitset blocks it */
+		return rt_futex_wait_bitset(addr, val, deadline, ~0u);
 	/* the deadlock check runs in sysmon, which otherwise starts with the
 	 * first thread: a program that never made one can deadlock too */
 	if (__builtin_expect(!rt_load_relaxed(&rt_sched.sysmon_started), 0))

@@ -304,8 +304,12 @@ void rt_ready(struct rt_g *g) { ready(g); }
 
 static void ready(struct rt_g *g)
 {
-	struct rt_m *m = rt_getm();
-	if (!m->p) { /* a signal handler on an idle M's g0 (sem_post) */
+	struct rt_g *cur = rt_getg();
+	struct rt_m *m = cur ? cur->m : NULL;
+	/* no P here: a signal handler on an idle M's g0 (sem_post), or an OS
+	 * thread of glibc's own (a timer_create(SIGEV_THREAD) callback
+	 * signalling a condvar), which has no G at all */
+	if (!m || !m->p) {
 		g->schedlink = NULL;
 		rt_injectglist(g, 1);
 		return;

@@ -431,6 +431,8 @@ uint64_t rt_sigmask_get(void) { return rt_getg()->sigmask; }
 bool rt_intr(bool on)
 {
 	struct rt_g *g = rt_getg();
+	if (!g) /* an OS thread of glibc's own: it blocks, never parks */
+		return false;
 	bool old = g->intr;
 	rt_store(&g->intr, on);
 	return old;

@@ -232,10 +232,16 @@ static inline struct shim_thread *shim_of(struct rt_g *g)
 }
 
 /* A non-zero id for the calling thread, unique for the process's life
- * (up to 2^30 threads): mutex/rwlock owners. */
+ * (up to 2^30 threads): mutex/rwlock owners.  An OS thread greenrun did
+ * not create (glibc's timer_create(SIGEV_THREAD) and AIO helpers) has no
+ * G: its id is 2^30 | its kernel TID (shim_foreign_id). */
+int shim_foreign_id(void);
 static inline int shim_self_id(void)
 {
-	return (int)(rt_getg()->goid & 0x3fffffff) | (rt_getg()->goid == 0);
+	struct rt_g *g = rt_getg();
+	if (__builtin_expect(!g, 0))
+		return shim_foreign_id();
+	return (int)(g->goid & 0x3fffffff) | (g->goid == 0);
 }
 
 /* getpid() of this process, kept by init.c (and its fork child handler)

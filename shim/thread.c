@@ -399,6 +399,14 @@ EXPORT int pthread_setschedprio(pthread_t t, int prio)
 	return 0;
 }
 
+int shim_foreign_id(void)
+{
+	static __thread int id;
+	if (!id)
+		id = 0x40000000 | ((int)rt_syscall0(SYS_gettid) & 0x3fffffff);
+	return id;
+}
+
 EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t *clk)
 {
 	shim_check();

@@ -47,7 +47,7 @@ int shim_wait_word(uint32_t *w, uint32_t val, int64_t deadline, bool shared,
 			return EAGAIN;
 		if (r == 0)
 			return 0;
-		if (rt_getg()->intr && rt_sig_pending_self())
+		if (rt_getg() && rt_getg()->intr && rt_sig_pending_self())
 			return EINTR; /* the caller runs the handlers */
 		if (r == -EINTR)
 			return 0; /* a handler of ours ran: a spurious wake */
