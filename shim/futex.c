@@ -205,6 +205,24 @@ EXPORT long syscall(long n, ...)
 		/* as the wrapper: greenrun's own fds (the netpoller's epoll
 		 * and eventfd) survive a program closing "everything" */
 		return close_range((unsigned)a1, (unsigned)a2, (int)a3);
+	/* fds made or closed through syscall(): the wrappers keep greenrun's
+	 * records right (a pipe closed and made again on the same number
+	 * was taken for the old, registered one, and its read waited for
+	 * good); greenrun's own fds stay hidden as from close() */
+	if (rt_started() && !shim_on_g0()) {
+		switch (n) {
+		case SYS_close:
+			return close((int)a1);
+		case SYS_dup2:
+			return dup2((int)a1, (int)a2);
+		case SYS_dup3:
+			return dup3((int)a1, (int)a2, (int)a3);
+		case SYS_pipe:
+			return pipe((int *)a1);
+		case SYS_pipe2:
+			return pipe2((int *)a1, (int)a2);
+		}
+	}
 	if (n == SYS_gettid && rt_started())
 		return gettid();
 	if (n == SYS_set_tid_address && rt_started() && !shim_on_g0())

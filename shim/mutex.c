@@ -255,9 +255,12 @@ void shim_mutex_fork_child(void)
 
 EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
+	int kind = a ? shim_mutexattr_kind(a) : 0;
+	/* glibc has no robust priority-protection mutex */
+	if ((kind & K_ROBUST) && (kind & K_PRIO_PROTECT))
+		return ENOTSUP;
 	memset(m, 0, sizeof *m);
-	if (a)
-		MD(m)->__kind = shim_mutexattr_kind(a);
+	MD(m)->__kind = kind;
 	return 0;
 }
 
@@ -291,11 +294,14 @@ static int lock_common(pthread_mutex_t *m, int64_t deadline,
 		MD(m)->__count++;
 		return 0;
 	}
-	/* glibc: trylock by the owner is EBUSY, but EDEADLK for a robust
-	 * or priority-inheritance errorcheck mutex (their own code paths) */
+	/* glibc: trylock by the owner is EBUSY, but EDEADLK for a robust,
+	 * priority-inheritance or -protection errorcheck mutex (their own
+	 * code paths) */
 	if (type == PTHREAD_MUTEX_ERRORCHECK && held_by_me(m))
-		return try && !(kind & (K_ROBUST | K_PRIO_INHERIT)) ? EBUSY
-								  : EDEADLK;
+		return try && !(kind & (K_ROBUST | K_PRIO_INHERIT |
+					K_PRIO_PROTECT))
+			       ? EBUSY
+			       : EDEADLK;
 	if (rshared(kind))
 		return shim_rmutex_lock(m, deadline, ts, try);
 	int e;

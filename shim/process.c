@@ -28,6 +28,7 @@ static struct {
 	FILE *(*popen)(const char *, const char *);
 	int (*pclose)(FILE *);
 	int (*fclose)(FILE *);
+	FILE *(*fopen)(const char *, const char *);
 	pid_t (*_Fork)(void);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
@@ -53,6 +54,7 @@ void shim_process_init(void)
 	rp.popen = dlsym(RTLD_NEXT, "popen");
 	rp.pclose = dlsym(RTLD_NEXT, "pclose");
 	rp.fclose = dlsym(RTLD_NEXT, "fclose");
+	rp.fopen = dlsym(RTLD_NEXT, "fopen");
 	rp._Fork = dlsym(RTLD_NEXT, "_Fork");
 	rp.getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
 	rp.getnameinfo = dlsym(RTLD_NEXT, "getnameinfo");
@@ -137,6 +139,27 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
 	if (f)
 		shim_fd_libc_created(fileno_unlocked(f));
 	return f;
+}
+
+/* fopen opens inside the C library: a FIFO's open waits for the other
+ * end, so it is a system call the P is handed off from (with one P the
+ * writer thread otherwise never ran), and its fd is new to us. */
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	shim_check();
+	if (shim_in_vfork)
+		return rp.fopen(path, mode);
+	FILE *f = SHIM_SYSCALL(rp.fopen(path, mode));
+	if (f)
+		shim_fd_libc_created(fileno_unlocked(f));
+	return f;
+}
+
+EXPORT FILE *shim_fopen64(const char *path, const char *mode)
+    __asm__("fopen64");
+FILE *shim_fopen64(const char *path, const char *mode)
+{
+	return fopen(path, mode);
 }
 
 /* pclose waits for the shell: a blocking call, and a cancellation point. */

@@ -226,6 +226,10 @@ static void test_errorcheck(void)
     EXPECT_RC(pthread_mutex_trylock(&m), EDEADLK);
     EXPECT_RC(pthread_mutex_unlock(&m), 0);
     EXPECT_RC(pthread_mutex_destroy(&m), 0);
+    /* glibc has no robust priority-protection mutex */
+    pthread_mutexattr_setprotocol(&pa, PTHREAD_PRIO_PROTECT);
+    pthread_mutexattr_setrobust(&pa, PTHREAD_MUTEX_ROBUST);
+    EXPECT_RC(pthread_mutex_init(&m, &pa), ENOTSUP);
 }
 
 /* ---------------- timed / clock ---------------- */
