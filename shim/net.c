@@ -178,7 +178,7 @@ static int sock_family(int fd)
 }
 
 /* Non-blocking connect said EINPROGRESS: wait writable, then SO_ERROR. */
-static int connect_finish(int fd)
+static int connect_finish(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	int64_t dl = shim_sock_deadline(fd, RT_POLL_W);
 	for (;;) {
@@ -196,11 +196,15 @@ static int connect_finish(int fd)
 		if (e && e != EPERM)
 			return e;
 	}
-	int err = 0;
-	socklen_t len = sizeof err;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		return errno;
-	return err;
+	/* The outcome, collected as the kernel wants it, by connecting
+	 * again: 0 once connected (the socket is then "connected", and the
+	 * next connect says EISCONN), else the pending error (the socket is
+	 * then unconnected: a new connect tries afresh).  Reading SO_ERROR
+	 * instead left the socket "connecting": the next connect returned 0
+	 * again, or ECONNABORTED where natively ECONNREFUSED. */
+	if (real.connect(fd, sa, salen) == 0 || errno == EISCONN)
+		return 0;
+	return errno;
 }
 
 /* AF_UNIX, backlog full: no readiness event exists; retry each ms, each
@@ -217,7 +221,7 @@ static int connect_unix_retry(int fd, const struct sockaddr *sa,
 		if (r == 0)
 			return 0;
 		if (e == EINPROGRESS)
-			return connect_finish(fd);
+			return connect_finish(fd, sa, len);
 		if (e != EAGAIN)
 			return e;
 		if (dl >= 0 && rt_nanotime() >= dl)
@@ -241,7 +245,7 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (err == EAGAIN && sock_family(fd) == AF_UNIX) {
 		err = connect_unix_retry(fd, sa, len, fl);
 	} else if (err == EINPROGRESS) {
-		err = connect_finish(fd);
+		err = connect_finish(fd, sa, len);
 	}
 	errno = err ? err : saved;
 	return err ? -1 : 0;
