@@ -129,7 +129,17 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 	}
 	g->waitbits = bits;
 	g->waitaddr = addr;
-	enqueue(b, g);
+	if (g->waitfront) { /* at the head of the queue */
+		g->waitprev = NULL;
+		g->waitnext = b->head;
+		if (b->head)
+			b->head->waitprev = g;
+		else
+			b->tail = g;
+		b->head = g;
+	} else {
+		enqueue(b, g);
+	}
 	rt_prepare_wait(g);
 	int r = rt_park(unlock_bucket, b, g->waithint ? g->waithint : WAIT_FUTEX,
 			deadline);

@@ -150,6 +150,10 @@ struct rt_g {
 	uint32_t waitbits;       /* futex bitset it waits for (park.c) */
 	uint8_t waithint;        /* enum rt_waitreason for the next futex
 				    park (G itself; rt_futex_wait_why) */
+	bool waitfront;          /* owner G: its next futex wait queues at the
+				    front (a woken waiter that lost the
+				    lock waits again first, as Go's
+				    semacquire with lifo) */
 	int32_t waitfd;          /* netpoll: the fd of a one-fd wait, or -n
 				    for a wait on n fds; G itself, read
 				    racily by dump.c */

@@ -13,6 +13,8 @@
  *   __owner  holder's id (shim_self_id), for errorcheck/recursive/robust
  *   __nusers holder's pid (thread ids are only unique within a process)
  *   __elision robust state: M_INCONSISTENT, M_NOTRECOVERABLE
+ *   __spins  starvation state of a process-private mutex (S_STARVING,
+ *            S_HANDOFF), atomic; see lock_word
  *   __kind   type (0 normal/default, 1 recursive, 2 errorcheck, 3
  *            adaptive, as PTHREAD_*_INITIALIZER_NP set them) | flags,
  *            glibc's bits (K_*: a mutex one glibc process initialised is
@@ -105,6 +107,11 @@
 #define M_INCONSISTENT 1u
 #define M_NOTRECOVERABLE 2u
 
+/* __spins bits (starvation mode, as Go's sync.Mutex, mutex.go) */
+#define S_STARVING 1u /* a waiter has waited over 1 ms: hand the lock over */
+#define S_HANDOFF 2u  /* the lock word stays taken for a woken waiter */
+#define STARVE_NS 1000000
+
 #define MD(m) (&(m)->__data)
 #define ROBUST(m) (MD(m)->__elision)
 
@@ -179,9 +186,43 @@ static int lock_word(pthread_mutex_t *m, int64_t deadline,
 				return 0;
 		}
 	}
+	/* Starvation mode (private mutexes; Go's sync.Mutex, mutex.go):
+	 * running threads take a free lock ahead of a woken waiter, so two
+	 * threads re-locking in a loop kept a third waiting for up to 1.3 s.
+	 * A waiter that has waited over 1 ms sets S_STARVING; the next
+	 * unlock then leaves the word taken, sets S_HANDOFF and wakes the
+	 * first waiter, and whichever waiter clears S_HANDOFF owns the
+	 * lock (newcomers find the word taken and queue up behind).  A
+	 * waiter woken before that lost the lock again waits at the front
+	 * of the queue: without it, it lost every time to a thread that had
+	 * queued meanwhile (the hand-over went to that one). */
+	uint16_t *s = (uint16_t *)&MD(m)->__spins;
+	bool priv = !pshared(m);
+	int64_t since = 0;
+	bool again = false;
 	while (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) != 0) {
-		if (shim_wait_word_lock(w, 2, deadline, pshared(m), WAIT_MUTEX) ==
-		    ETIMEDOUT) {
+		if (priv) {
+			int64_t now = rt_nanotime();
+			if (!since)
+				since = now;
+			else if (now - since > STARVE_NS)
+				__atomic_or_fetch(s, S_STARVING, __ATOMIC_RELAXED);
+		}
+		/* woken before and lost the lock again: wait at the front,
+		 * so the next hand-over is ours (Go's semacquire lifo) */
+		struct rt_g *g = rt_getg();
+		if (g)
+			g->waitfront = priv && again;
+		int e = shim_wait_word_lock(w, 2, deadline, !priv, WAIT_MUTEX);
+		if (g)
+			g->waitfront = false;
+		again = true;
+		if (priv && (__atomic_load_n(s, __ATOMIC_ACQUIRE) & S_HANDOFF) &&
+		    (__atomic_fetch_and(s, (uint16_t)~(S_HANDOFF | S_STARVING),
+					__ATOMIC_ACQUIRE) &
+		     S_HANDOFF))
+			return 0; /* handed over: the word stays 2 */
+		if (e == ETIMEDOUT) {
 			/* one last try: the lock may just have been freed */
 			if (__atomic_exchange_n(w, 2u, __ATOMIC_ACQUIRE) == 0)
 				return 0;
@@ -194,6 +235,21 @@ static int lock_word(pthread_mutex_t *m, int64_t deadline,
 static void unlock_word(pthread_mutex_t *m)
 {
 	uint32_t *w = (uint32_t *)&MD(m)->__lock;
+	uint16_t *s = (uint16_t *)&MD(m)->__spins;
+	if (__builtin_expect(__atomic_load_n(s, __ATOMIC_RELAXED) & S_STARVING,
+			     0) &&
+	    !pshared(m)) {
+		/* hand over: the word stays taken (2) */
+		__atomic_or_fetch(s, S_HANDOFF, __ATOMIC_RELEASE);
+		if (rt_futex_wake((uint32_t *)w, 1) > 0)
+			return;
+		/* nobody waits: take the hand-over back, unless a waiter
+		 * returning on its own claimed it (then it owns the lock) */
+		if (!(__atomic_fetch_and(s, (uint16_t)~(S_HANDOFF | S_STARVING),
+					 __ATOMIC_ACQ_REL) &
+		      S_HANDOFF))
+			return;
+	}
 	if (__atomic_exchange_n(w, 0u, __ATOMIC_RELEASE) == 2)
 		shim_wake_word(w, 1, pshared(m));
 }
