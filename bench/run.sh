@@ -19,6 +19,7 @@
 #   condvar ping-pong   condvar.c      (Go: sync.Cond, and a channel row)
 #   pipe ping-pong      pipe.c         (Go: os.Pipe)
 #   mutex               mutex.c        4, 64, 1,000 threads, ns per lock
+#   mutex wait          mutex_wait.c   worst wait beside 2 re-locking threads
 #   sleepers            sleepers.c     10,000 threads x 10 ms sleeps, wake-ups/s
 #   steal               steal.c        1,000 x ~1 ms of computation, wall ms
 #   tick                tick.c         10 ms ticker beside 4 CPU hogs on 2
@@ -82,7 +83,7 @@ apt_install() { # PACKAGE: install it with apt-get if we are root
 command -v go >/dev/null || apt_install golang-go || true
 command -v gnuplot >/dev/null || apt_install gnuplot-nox || true
 
-for b in create_join live yield steal mutex condvar pipe sleepers tick syscall_cost blocked; do
+for b in create_join live yield steal mutex mutex_wait condvar pipe sleepers tick syscall_cost blocked; do
     "$CC" -std=gnu11 -O2 -g -pthread -Wall "bench/$b.c" -o "$out/$b"
 done
 "$CC" -std=gnu11 -O2 -g -pthread -Wall compat/echo_server.c -o "$out/echo_server"
@@ -285,6 +286,12 @@ for nt in 4 64 1000; do
     row3 mutex$nt mutex_ns_per_lock "mutex, $nt threads, 2 CPUs, ns per lock+unlock" lower
     row3 mutex1_$nt mutex_ns_per_lock "mutex, $nt threads, 1 CPU, ns per lock+unlock" lower
 done
+
+say "mutex wait"
+N_CMD=("$out/mutex_wait" 2 20) G_CMD=("${GR[@]}" "$out/mutex_wait" 2 20)
+O_CMD=("$gout/mutex_wait" 2 20)
+trial mutexwait "$RUNS"
+row3 mutexwait mutex_wait_worst_ms "mutex, a thread waiting beside 2 re-locking ones, 2 CPUs: worst wait of 20, ms" lower
 
 say "sleepers"
 N_CMD=("$out/sleepers" 10000 10000 2) G_CMD=("${GR[@]}" "$out/sleepers" 10000 10000 2)
