@@ -58,9 +58,20 @@ static bool unlock_bucket(struct rt_g *g, void *arg)
 	return true;
 }
 
-/* Append g to b's list (b->lock held). */
-static void enqueue(struct bucket *b, struct rt_g *g)
+/* Add g to b's list, at the tail, or at the head when front (a waiter
+ * that was woken and must wait again keeps its turn).  b->lock held. */
+static void enqueue(struct bucket *b, struct rt_g *g, bool front)
 {
+	if (front) {
+		g->waitprev = NULL;
+		g->waitnext = b->head;
+		if (b->head)
+			b->head->waitprev = g;
+		else
+			b->tail = g;
+		b->head = g;
+		return;
+	}
 	g->waitnext = NULL;
 	g->waitprev = b->tail;
 	if (b->tail)
@@ -129,17 +140,7 @@ int rt_futex_wait_bitset(uint32_t *addr, uint32_t val, int64_t deadline,
 	}
 	g->waitbits = bits;
 	g->waitaddr = addr;
-	if (g->waitfront) { /* at the head of the queue */
-		g->waitprev = NULL;
-		g->waitnext = b->head;
-		if (b->head)
-			b->head->waitprev = g;
-		else
-			b->tail = g;
-		b->head = g;
-	} else {
-		enqueue(b, g);
-	}
+	enqueue(b, g, g->waitfront);
 	rt_prepare_wait(g);
 	int r = rt_park(unlock_bucket, b, g->waithint ? g->waithint : WAIT_FUTEX,
 			deadline);
