@@ -268,6 +268,10 @@ void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
  * return its result; *err gets the errno it left.  f must not park. */
 long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
 			  int *err);
+/* A handler that began on one M returns on the current one: make the
+ * kernel's frame (uc->uc_stack) restore this M's sigaltstack, not the
+ * first M's (runtime/signal.c).  Handler context, on the G's stack. */
+void rt_sig_frame_own_altstack(stack_t *ss);
 /* The kernel mask every M runs with (rt_sig_kset). */
 uint64_t rt_sig_kmask(void);
 /* Make sure signal routing runs (starts sysmon if needed).  G context. */

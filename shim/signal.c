@@ -219,11 +219,14 @@ static void tramp(int sig, siginfo_t *si, void *ucv)
 			set_kmask(rt_sig_kmask());
 			if (sync && !mine)
 				default_action(sig);
+			struct rt_m *m = g->m;
 			run_action(sig, si, uc);
 			/* one raised inside the handler (blocked there) is
 			 * delivered as soon as it returns, as natively */
 			if (rt_sig_pending_self())
 				rt_sigcheck();
+			if (rt_getg()->m != m) /* the G moved meanwhile */
+				rt_sig_frame_own_altstack(&uc->uc_stack);
 		} else if (tdir || (mine && !waited)) {
 			rt_sig_pend_self(sig, si);
 		} else {
