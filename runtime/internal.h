@@ -151,6 +151,11 @@ void rt_sig_kick_m(struct rt_m *m);
 void rt_sig_kick_tid(pid_t tid);
 void rt_sig_fork_child(void);
 void rt_sig_gexit(struct rt_g *g);
+/* proc.c: the wake-up word of g's current wait, read before the state
+ * that makes the caller want to wake it; claim that very wait (not a
+ * later one the G started meanwhile). */
+uint32_t rt_wake_gen(struct rt_g *g);
+bool rt_wake_claim_gen(struct rt_g *g, uint32_t gen, int res);
 /* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
 void rt_apply_kmask(struct rt_m *m);
 void rt_ready(struct rt_g *g);

@@ -230,9 +230,14 @@ bool rt_sig_is_resend(const siginfo_t *si)
  * wrappers of plain system calls retry such a call (rt_sig_ran). */
 static void notify(struct rt_g *g, int sig, struct wakelist *wl)
 {
+	/* The wait whose WAITING we may read below, not a later one: g may
+	 * be woken by its timer, run and start its next wait between our
+	 * read of its status and our claim, and a claim of that next wait
+	 * while g still runs would ready a running G. */
+	uint32_t gen = rt_wake_gen(g);
 	uint32_t st = rt_load(&g->status);
 	if (st == G_WAITING) {
-		if (rt_load(&g->intr) && rt_wake_claim(g, RT_INTR))
+		if (rt_load(&g->intr) && rt_wake_claim_gen(g, gen, RT_INTR))
 			wl_add(wl, g);
 	} else if (st == G_RUNNING) {
 		struct rt_m *m = rt_load(&g->m);

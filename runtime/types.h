@@ -140,7 +140,10 @@ struct rt_g {
 	void *(*fn)(void *);
 	void *arg;
 
-	/* wake-once protocol: whoever flips wakeup 0->1 readies the G. */
+	/* wake-once protocol: whoever sets bit 0 of wakeup readies the G.
+	 * The other bits count the waits (rt_prepare_wait starts the next
+	 * one, unclaimed), so a waker that chose the G by a state it read
+	 * can claim exactly that wait (rt_wake_claim_gen). */
 	uint32_t wakeup;         /* atomic */
 	int32_t wakeres;         /* RT_WOKEN / RT_TIMEDOUT, set by the waker */
 	struct rt_timer timer;   /* sleep / timeout timer of this G */
