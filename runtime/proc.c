@@ -939,6 +939,7 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 		return err;
 	g->goid = (uint64_t)rt_xadd(&rt_sched.ngoid, 1);
 	g->sigpending = g->sigproc = 0;
+	rt_sig_ginit(g);
 	g->intr = g->asyncsig = g->asyncpre = false;
 	g->sigwaitset = 0;
 	g->fn = fn;

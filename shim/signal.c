@@ -176,12 +176,16 @@ bool shim_intr_restart(bool restartable)
 
 /* ---- the trampoline ----------------------------------------------------- */
 
-/* May the G running on this M take a handler right here? */
+/* May the G running on this M take a handler right here?  Not inside
+ * greenrun's code, nor while the M holds siglock (m->locks: the handler
+ * takes it again when it unblocks signals, runtime/sig.c), even from a
+ * libc function greenrun called. */
 static bool inline_ok(struct rt_g *g, ucontext_t *uc)
 {
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	struct rt_m *m = g->m;
 	return !rt_pc_in_greenrun(pc) && m && m->curg == g && m->p &&
+	       __atomic_load_n(&m->locks, __ATOMIC_RELAXED) == 0 &&
 	       __atomic_load_n(&m->p->status, __ATOMIC_SEQ_CST) == P_RUNNING;
 }
 
@@ -485,10 +489,10 @@ int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si)
 	if (h == SIG_IGN)
 		return 0; /* discarded at generation, as the kernel does */
 	need(BIT(sig));
-	rt_sig_send(g, sig, si);
-	if (g == rt_getg()) /* to oneself: delivered before returning */
+	int e = rt_sig_send(g, sig, si);
+	if (!e && g == rt_getg()) /* to oneself: delivered before returning */
 		rt_sigcheck();
-	return 0;
+	return e;
 }
 
 /* The siginfo of a signal this process sends itself. */
@@ -513,7 +517,11 @@ static int self_send(int sig, siginfo_t *si)
 		return 0;
 	need(BIT(sig));
 	rt_sig_enable();
-	rt_sig_process_send(sig, si);
+	int e = rt_sig_process_send(sig, si);
+	if (e) {
+		errno = e; /* a real-time signal, the queue full */
+		return -1;
+	}
 	rt_sigcheck(); /* this thread may be the one that takes it */
 	return 0;
 }
