@@ -57,7 +57,9 @@
  * The trampoline may not take siglock itself (the code it interrupted
  * may hold it: rt_sigwait copies siginfos under it), so it pushes its entry on
  * sigq.c's lock-free inbox, tagged with the G it is for (pend_self) or
- * none (arrived), and then sets the bit: whoever sees the bit and takes
+ * none (arrived), and then sets the bit (pend_self marks an instance the
+ * process was sent as proc, like a routed one, so that it goes back to
+ * the process if that G ends first): whoever sees the bit and takes
  * siglock finds the entry by draining the inbox (drain()).  A drain
  * never routes: it files an entry for the process on pq marked fresh,
  * and routing (route_fresh: waiter, else a G that accepts it) is done by
@@ -176,11 +178,19 @@ void rt_sig_arrived(int sig, const siginfo_t *si)
 void rt_sig_pend_self(int sig, const siginfo_t *si)
 {
 	struct rt_g *g = rt_getg();
+	/* Only our own tgkill/raise is meant for this very thread; any other
+	 * signal was sent to the process and goes back to it if g ends
+	 * without taking it. */
+	bool proc = !(si && si->si_code == SI_TKILL &&
+		      si->si_pid == (pid_t)rt_syscall0(SYS_getpid));
 	uint32_t i = rt_sigq_new(sig, si);
 	if (i) {
 		rt_sigq_ent(i)->g = g;
+		rt_sigq_ent(i)->proc = proc;
 		rt_sigq_inbox_push(i);
 	}
+	if (proc)
+		rt_or64(&g->sigproc, BIT(sig));
 	rt_or64(&g->sigpending, BIT(sig)); /* after the push: see top */
 	rt_store(&resend_active, 1u); /* it may be entering a system call */
 	kick_sysmon(); /* it kicks the G once it is back in program code */
@@ -389,8 +399,7 @@ static void drain(void)
 		int sig = e->si.si_signo;
 		e->g = NULL;
 		if (g && !g->sigexited) {
-			/* its bit was set by the trampoline */
-			e->proc = false;
+			/* its bit was set by the trampoline (e->proc too) */
 			rt_sigq_put(&g->sigq, i);
 		} else {
 			pq_add(sig, i);
