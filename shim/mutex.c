@@ -28,7 +28,7 @@
  * Locking is Drepper's three-state futex mutex on __lock ("Futexes Are
  * Tricky", mutex 2), with the G wait queue (rt_futex_*) in place of the
  * kernel futex: barging allowed, no lost wake-ups.  Before parking a
- * waiter spins briefly with exponential backoff, but only while every
+ * waiter spins briefly (four probes), but only while every
  * other P is busy (rt_canspin: with one P, or an idle one, the holder is
  * probably not running while we spin).
  *
@@ -169,14 +169,16 @@ static int lock_word(pthread_mutex_t *m, int64_t deadline,
 	if (ts && !shim_ts_valid_nsec(ts))
 		return EINVAL;
 	if (rt_canspin()) {
-		/* Probe after 1, 2, 4 ... 128 pauses (255 in all, ~6 us
-		 * here): each probe pulls the line from the holder's CPU,
-		 * so few probes let the holder run a stretch of critical
-		 * sections in its own cache.  4 threads on 2 Ps, a
-		 * lock+unlock: 33 ns with a probe after every pause, 17 ns
-		 * with this backoff, 22 ns native (bench/mutex.c). */
-		for (int d = 1; d <= 128; d *= 2) {
-			for (int k = 0; k < d; k++)
+		/* Four probes, 30 pauses apart (Go's active_spin and
+		 * active_spin_cnt, ~3 us here): each probe pulls the line
+		 * from the holder's CPU, so few probes let the holder run a
+		 * stretch of critical sections in its own cache.  A
+		 * lock+unlock with 4 threads on 2 Ps (bench/mutex.c, medians
+		 * of 8 interleaved runs): a probe after every pause 33 ns,
+		 * after 1, 2, 4 ... 128 pauses 23 ns, after 4 ... 128 15 ns,
+		 * this 10 ns; native 20 ns. */
+		for (int i = 0; i < 4; i++) {
+			for (int k = 0; k < 30; k++)
 				__builtin_ia32_pause();
 			zero = 0;
 			if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 &&
