@@ -151,50 +151,6 @@ void rt_sig_kick_m(struct rt_m *m);
 void rt_sig_kick_tid(pid_t tid);
 void rt_sig_fork_child(void);
 void rt_sig_gexit(struct rt_g *g);
-/* proc.c: the wake-up word of g's current wait, read before the state
- * that makes the caller want to wake it; claim that very wait (not a
- * later one the G started meanwhile). */
-uint32_t rt_wake_gen(struct rt_g *g);
-bool rt_wake_claim_gen(struct rt_g *g, uint32_t gen, int res);
-/* proc.c, before a G struct is reused: forget its old queue. */
-void rt_sig_ginit(struct rt_g *g);
-
-/* ---- sigq.c: the pool of queued signal instances ------------------------ */
-struct rt_sigent {
-	uint32_t next;   /* atomic, relaxed: link on the free stack, the
-			    inbox or one queue (sigq.c) */
-	bool proc;       /* siglock: process-directed; goes back to the
-			    process if the G it was routed to ends */
-	bool fresh;      /* siglock: on the process queue, not yet offered
-			    to the Gs (sig.c: route_fresh) */
-	struct rt_g *g;  /* in the inbox: the G it is for, NULL = process */
-	siginfo_t si;
-};
-/* Map the pool (once; G context). */
-void rt_sigq_init(void);
-/* Its capacity (0 before rt_sigq_init). */
-uint32_t rt_sigq_cap(void);
-/* A new entry for sig with a copy of si (NULL: SI_TKILL from this
- * process), 0 when the pool is empty.  Lock-free, async-signal-safe. */
-uint32_t rt_sigq_new(int sig, const siginfo_t *si);
-void rt_sigq_free(uint32_t i); /* lock-free; 0 is ignored */
-struct rt_sigent *rt_sigq_ent(uint32_t i);
-uint32_t rt_sigq_next(uint32_t i);
-void rt_sigq_default_info(siginfo_t *si, int sig, int code);
-/* The trampoline's hand-over: push is lock-free, async-signal-safe;
- * take (siglock) returns the whole inbox as a chain in arrival order. */
-void rt_sigq_inbox_push(uint32_t i);
-uint32_t rt_sigq_inbox_take(void);
-bool rt_sigq_inbox_empty(void);
-/* Queues, siglock held.  put: append i unless it merges with an instance
- * queued already (a standard signal, a timer's expiry), then free it and
- * return false.  take: unlink the oldest instance of sig (0: none); *more
- * says whether another one remains. */
-void rt_sigq_append(struct rt_sigq *q, uint32_t i);
-bool rt_sigq_put(struct rt_sigq *q, uint32_t i);
-uint32_t rt_sigq_take(struct rt_sigq *q, int sig, bool *more);
-bool rt_sigq_has(const struct rt_sigq *q, int sig);
-void rt_sigq_fork_child(void);
 /* proc.c: give m's OS thread the kernel mask rt_sig_kset (owner M). */
 void rt_apply_kmask(struct rt_m *m);
 void rt_ready(struct rt_g *g);

@@ -675,35 +675,7 @@ static void park_m(struct rt_g *g, void *a)
 		rt_wake(g, RT_INTR);
 }
 
-void rt_prepare_wait(struct rt_g *g)
-{
-	/* the next wait, unclaimed (the G itself; a claim of the wait it
-	 * has finished may be overwritten, it is stale) */
-	rt_store(&g->wakeup, (rt_load_relaxed(&g->wakeup) | 1u) + 1u);
-}
-
-/* Set the claim bit of the current wait; false if it is claimed. */
-static bool claim_any(struct rt_g *g)
-{
-	uint32_t w = rt_load(&g->wakeup);
-	while (!(w & 1u))
-		if (__atomic_compare_exchange_n(&g->wakeup, &w, w | 1u, false,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
-			return true;
-	return false;
-}
-
-uint32_t rt_wake_gen(struct rt_g *g) { return rt_load(&g->wakeup); }
-
-bool rt_wake_claim_gen(struct rt_g *g, uint32_t gen, int res)
-{
-	if ((gen & 1u) || !rt_cas(&g->wakeup, gen, gen | 1u))
-		return false;
-	g->wakeres = res;
-	RT_TRACE(rt_getg() ? rt_getm() : NULL, TR_UNBLOCK, g, 0);
-	return true;
-}
+void rt_prepare_wait(struct rt_g *g) { rt_store(&g->wakeup, 0u); }
 
 int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline)
 {
@@ -721,7 +693,7 @@ int rt_park(rt_unlockf f, void *arg, enum rt_waitreason why, int64_t deadline)
 
 bool rt_wake_claim(struct rt_g *g, int res)
 {
-	if (!claim_any(g))
+	if (!rt_cas(&g->wakeup, 0u, 1u))
 		return false;
 	g->wakeres = res;
 	/* no G on sysmon (its netpoll): no M to trace on */
@@ -731,7 +703,7 @@ bool rt_wake_claim(struct rt_g *g, int res)
 
 bool rt_wake(struct rt_g *g, int res)
 {
-	if (!claim_any(g))
+	if (!rt_cas(&g->wakeup, 0u, 1u))
 		return false;
 	g->wakeres = res;
 	RT_TRACE(rt_getm(), TR_UNBLOCK, g, 0);
@@ -943,7 +915,6 @@ int rt_spawn(void *(*fn)(void *), void *arg, const struct rt_spawn_attr *a,
 		return err;
 	g->goid = (uint64_t)rt_xadd(&rt_sched.ngoid, 1);
 	g->sigpending = g->sigproc = 0;
-	rt_sig_ginit(g);
 	g->intr = g->asyncsig = g->asyncpre = false;
 	g->sigwaitset = 0;
 	g->fn = fn;

@@ -217,17 +217,15 @@ bool rt_sig_is_resend(const siginfo_t *si);
 uint32_t rt_sig_ran(void);
 
 /* Send sig to g (pthread_kill, pthread_cancel with RT_SIGCANCEL): a G in
- * sigwait for it takes it; otherwise it is queued on g and g is
+ * sigwait for it takes it; otherwise it becomes pending on g and g is
  * interrupted (woken with RT_INTR from an interruptible wait, or kicked
- * if running).  si NULL: SI_TKILL from this process.  Returns 0, or
- * EAGAIN when a real-time signal finds the queue pool full (sig.c).  G
- * context. */
-int rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si);
+ * if running).  si NULL: SI_TKILL from this process.  G context. */
+bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si);
 
 /* A process-directed signal sent from this process (kill(getpid())):
  * routed at once, in G context, as sysmon would route one that came
  * through the kernel.  si as the kernel would fill it. */
-int rt_sig_process_send(int sig, const siginfo_t *si);
+void rt_sig_process_send(int sig, const siginfo_t *si);
 
 /* Deliver the calling G's pending, unblocked signals now (through
  * rt_sighooks.deliver).  Returns the OR of the hooks' results.  G context,
@@ -270,10 +268,6 @@ void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
  * return its result; *err gets the errno it left.  f must not park. */
 long rt_call_on_os_thread(long (*f)(long, long, long), long a, long b, long c,
 			  int *err);
-/* A handler that began on one M returns on the current one: make the
- * kernel's frame (uc->uc_stack) restore this M's sigaltstack, not the
- * first M's (runtime/signal.c).  Handler context, on the G's stack. */
-void rt_sig_frame_own_altstack(stack_t *ss);
 /* The kernel mask every M runs with (rt_sig_kset). */
 uint64_t rt_sig_kmask(void);
 /* Make sure signal routing runs (starts sysmon if needed).  G context. */

@@ -22,8 +22,8 @@
  * Routing (rt_sig_dispatch, on sysmon, under siglock), per signal:
  *   1. a G parked in sigwait/sigtimedwait for it gets it;
  *   2. else the first G that does not block it (G1 first, as the kernel
- *      prefers the main thread) has it queued on g->sigq (bit in
- *      g->sigpending) and is interrupted (notify);
+ *      prefers the main thread) has it added to g->sigpending and is
+ *      interrupted (rt_sig_notify);
  *   3. else it stays process-pending (sigpending() shows it) until a G
  *      unblocks it or waits for it.
  *
@@ -40,43 +40,8 @@
  * and "parker (park_m): set status WAITING, then read pending" (both
  * sequentially consistent) guarantees one of them sees the other.
  *
- * Queued instances (as Linux): every instance of a real-time signal
- * (32..64) is queued with its own siginfo, and delivered or taken by the
- * sigwait family one at a time, oldest first, lower signal numbers first;
- * a standard signal (1..31) has at most one pending instance per target,
- * with the first instance's siginfo.  The queues: g->sigq per G and pq
- * for the process, entries from sigq.c's fixed pool, all under siglock.
- * The pending bitmasks stay the fast test ("bit set" = at least one
- * instance pending): g->sigpending (atomic, read without the lock by the
- * check points) and ppending.  A bit is cleared when its last queued
- * instance is taken.  A signal that found the pool empty is recorded by
- * its bit alone and delivered with a made-up siginfo (SI_USER), as the
- * kernel does when it is out of queue entries (sigqueue() gets EAGAIN
- * for a real-time signal instead: sigq.c on the capacity).
- *
- * The trampoline may not take siglock itself (the code it interrupted
- * may hold it: rt_sigwait copies siginfos under it), so it pushes its entry on
- * sigq.c's lock-free inbox, tagged with the G it is for (pend_self) or
- * none (arrived), and then sets the bit (pend_self marks an instance the
- * process was sent as proc, like a routed one, so that it goes back to
- * the process if that G ends first): whoever sees the bit and takes
- * siglock finds the entry by draining the inbox (drain()).  A drain
- * never routes: it files an entry for the process on pq marked fresh,
- * and routing (route_fresh: waiter, else a G that accepts it) is done by
- * sysmon (rt_sig_dispatch) or by the sender in G context, so a drain is
- * safe wherever siglock may be taken, handler context included.  Only g
- * itself takes instances off g->sigq; when it clears a bit it looks at
- * the inbox again (a trampoline on its own M may have pushed one in
- * between: push-then-set-bit against clear-bit-then-look).  A handler
- * the trampoline runs inline does take siglock when it returns (through
- * rt_sigmask_set and rt_sigcheck): siglock counts in m->locks, and the
- * trampoline runs nothing inline on an M that holds it (shim/signal.c,
- * inline_ok).
- *
- * A G that ends (rt_sig_gexit) is marked sigexited, so that nothing is
- * routed or sent to it any more (natively exit_signals()); it gives the
- * process-directed instances routed to it back to pq for another G and
- * frees the rest.
+ * Limits: one siginfo per signal number (the last one; real-time signals
+ * sent faster than they are delivered lose their queueing and values).
  */
 #include <errno.h>
 #include <signal.h>
@@ -93,50 +58,13 @@
 struct rt_sighooks rt_sighooks;
 uint64_t rt_sig_kset;            /* atomic: kept blocked on every M */
 
-static uint64_t incoming;        /* atomic: arrived through the trampoline,
-				    for sysmon (a hint: the entries are in
-				    the inbox) */
-static uint64_t lostinfo;        /* atomic: of those, the ones that found
-				    the pool empty (no entry) */
-static uint32_t needroute;       /* atomic: fresh instances on pq */
-static uint64_t ppending;        /* siglock: process-pending, routed to
-				    nobody yet (bit per signal on pq or in
-				    pnoinfo); read racily as a hint */
-static uint64_t pnoinfo;         /* siglock: process-pending without entry */
-static uint64_t pnoinfo_fresh;   /* siglock: of pnoinfo, not yet offered */
-static struct rt_sigq pq;        /* siglock: the process's queued instances */
+static uint64_t incoming;        /* atomic: arrived, not yet routed */
+static uint64_t ppending;        /* siglock: routed to nobody yet */
 static uint64_t waitmask;        /* atomic: union of the waiters' sets */
-static rt_mutex siglock;         /* guards ppending, pq, pnoinfo*, waiters,
-				    g->sigq, g->sigwait*, g->sigexited */
+static siginfo_t infos[65];      /* last siginfo per signal (racy, see top) */
+static rt_mutex siglock;         /* guards ppending, waiters, g->sigwait* */
 static struct rt_g *waiters;     /* Gs in rt_sigwait, via sigwnext */
 uint32_t rt_sig_note;            /* sysmon's futex note: 1 = work */
-
-/* siglock, counted in the M's locks while held: the trampoline must not
- * run a handler inline on an M inside it (the handler could come back
- * here through pthread_sigmask and deadlock; the PC test alone misses
- * libc's memcpy/memset called from sig.c).  The G does not switch while
- * holding it, except through rt_park, whose unlock runs on the same M's
- * g0 (unlock_siglock).  Sysmon has no G: nothing to count there. */
-static void m_locks(int d)
-{
-	struct rt_g *g = rt_getg();
-	struct rt_m *m = g ? g->m : NULL;
-	if (m) /* read by the trampoline on this OS thread only */
-		__atomic_store_n(&m->locks, m->locks + d, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-static void sig_lock(void)
-{
-	m_locks(1);
-	rt_lock(&siglock);
-}
-
-static void sig_unlock(void)
-{
-	rt_unlock(&siglock);
-	m_locks(-1);
-}
 
 static uint64_t deliverable(struct rt_g *g)
 {
@@ -146,6 +74,19 @@ static uint64_t deliverable(struct rt_g *g)
 bool rt_sig_deliverable(struct rt_g *g) { return deliverable(g) != 0; }
 
 bool rt_sig_pending_self(void) { return deliverable(rt_getg()) != 0; }
+
+static void set_info(int sig, const siginfo_t *si)
+{
+	if (si)
+		infos[sig] = *si;
+	else {
+		memset(&infos[sig], 0, sizeof infos[sig]);
+		infos[sig].si_signo = sig;
+		infos[sig].si_code = SI_TKILL;
+		infos[sig].si_pid = (pid_t)rt_syscall0(SYS_getpid);
+		infos[sig].si_uid = (uid_t)rt_syscall0(SYS_getuid);
+	}
+}
 
 static void kick_sysmon(void)
 {
@@ -164,34 +105,15 @@ static uint32_t resend_active;
 
 void rt_sig_arrived(int sig, const siginfo_t *si)
 {
-	uint32_t i = rt_sigq_new(sig, si);
-	if (i) {
-		rt_sigq_ent(i)->g = NULL;
-		rt_sigq_inbox_push(i);
-	} else {
-		rt_or64(&lostinfo, BIT(sig));
-	}
-	rt_or64(&incoming, BIT(sig)); /* after the push: see drain */
+	set_info(sig, si);
+	rt_or64(&incoming, BIT(sig));
 	kick_sysmon();
 }
 
 void rt_sig_pend_self(int sig, const siginfo_t *si)
 {
-	struct rt_g *g = rt_getg();
-	/* Only our own tgkill/raise is meant for this very thread; any other
-	 * signal was sent to the process and goes back to it if g ends
-	 * without taking it. */
-	bool proc = !(si && si->si_code == SI_TKILL &&
-		      si->si_pid == (pid_t)rt_syscall0(SYS_getpid));
-	uint32_t i = rt_sigq_new(sig, si);
-	if (i) {
-		rt_sigq_ent(i)->g = g;
-		rt_sigq_ent(i)->proc = proc;
-		rt_sigq_inbox_push(i);
-	}
-	if (proc)
-		rt_or64(&g->sigproc, BIT(sig));
-	rt_or64(&g->sigpending, BIT(sig)); /* after the push: see top */
+	set_info(sig, si);
+	rt_or64(&rt_getg()->sigpending, BIT(sig));
 	rt_store(&resend_active, 1u); /* it may be entering a system call */
 	kick_sysmon(); /* it kicks the G once it is back in program code */
 }
@@ -308,14 +230,9 @@ bool rt_sig_is_resend(const siginfo_t *si)
  * wrappers of plain system calls retry such a call (rt_sig_ran). */
 static void notify(struct rt_g *g, int sig, struct wakelist *wl)
 {
-	/* The wait whose WAITING we may read below, not a later one: g may
-	 * be woken by its timer, run and start its next wait between our
-	 * read of its status and our claim, and a claim of that next wait
-	 * while g still runs would ready a running G. */
-	uint32_t gen = rt_wake_gen(g);
 	uint32_t st = rt_load(&g->status);
 	if (st == G_WAITING) {
-		if (rt_load(&g->intr) && rt_wake_claim_gen(g, gen, RT_INTR))
+		if (rt_load(&g->intr) && rt_wake_claim(g, RT_INTR))
 			wl_add(wl, g);
 	} else if (st == G_RUNNING) {
 		struct rt_m *m = rt_load(&g->m);
@@ -348,114 +265,36 @@ bool rt_sig_is_kick(const siginfo_t *si)
 	       si->si_value.sival_ptr == (void *)&rt_sig_kick_m;
 }
 
-/* ---- queues (siglock held) ---------------------------------------------- */
-
-/* Recompute ppending's bit of sig from pq and pnoinfo. */
-static void pbit(int sig)
+/* siglock held.  Give signal sig to a waiter or a G that takes it. */
+static bool route_one(int sig, struct wakelist *wl)
 {
-	if (rt_sigq_has(&pq, sig) || (pnoinfo & BIT(sig)))
-		ppending |= BIT(sig);
-	else
-		ppending &= ~BIT(sig);
-}
-
-/* An instance for the process (entry i, or 0: without siginfo) becomes
- * process-pending, to be offered to the Gs by route_fresh. */
-static void pq_add(int sig, uint32_t i)
-{
-	if (i) {
-		struct rt_sigent *e = rt_sigq_ent(i);
-		e->proc = true;
-		e->fresh = true;
-		if (!rt_sigq_put(&pq, i))
-			return; /* merged with one pending already */
-	} else {
-		pnoinfo |= BIT(sig);
-		pnoinfo_fresh |= BIT(sig);
+	uint64_t b = BIT(sig);
+	for (struct rt_g **pp = &waiters; *pp; pp = &(*pp)->sigwnext) {
+		struct rt_g *w = *pp;
+		if (!(w->sigwaitset & b) || !rt_wake_claim(w, RT_WOKEN))
+			continue;
+		*pp = w->sigwnext;
+		w->sigwaitgot = sig;
+		w->sigwaitset = 0;
+		wl_add(wl, w);
+		return true;
 	}
-	ppending |= BIT(sig);
-	rt_store(&needroute, 1u);
-}
-
-/* Queue instance i (0: without siginfo) of sig on g and set its bit. */
-static void g_add(struct rt_g *g, int sig, uint32_t i)
-{
-	if (i)
-		rt_sigq_put(&g->sigq, i);
-	rt_or64(&g->sigpending, BIT(sig));
-}
-
-/* Move what the trampoline handed over to its queues.  No routing, no
- * wake-up (instances for the process are left fresh on pq and sysmon is
- * kicked): callable wherever siglock may be taken. */
-static void drain(void)
-{
-	uint64_t lost = rt_load(&lostinfo) ? rt_xchg64(&lostinfo, 0) : 0;
-	bool fresh = lost != 0;
-	for (uint32_t i = rt_sigq_inbox_take(), n; i; i = n) {
-		n = rt_sigq_next(i);
-		struct rt_sigent *e = rt_sigq_ent(i);
-		struct rt_g *g = e->g;
-		int sig = e->si.si_signo;
-		e->g = NULL;
-		if (g && !g->sigexited) {
-			/* its bit was set by the trampoline (e->proc too) */
-			rt_sigq_put(&g->sigq, i);
-		} else {
-			pq_add(sig, i);
-			fresh = true;
+	struct rt_g *t = NULL;
+	rt_lock(&rt_sched.allglock);
+	for (struct rt_g *g = rt_sched.allg; g; g = g->allnext)
+		if (!(rt_load_relaxed(&g->sigmask) & b) &&
+		    rt_load(&g->status) != G_DEAD) {
+			t = g;
+			break;
 		}
+	if (t) {
+		rt_or64(&t->sigproc, b);
+		rt_or64(&t->sigpending, b);
+		notify(t, sig, wl);
 	}
-	for (uint64_t l = lost; l; l &= l - 1)
-		pq_add(__builtin_ctzll(l) + 1, 0);
-	if (fresh)
-		kick_sysmon();
+	rt_unlock(&rt_sched.allglock);
+	return t != NULL;
 }
-
-/* Take the oldest instance of sig pending on the calling G into *out
- * (a made-up siginfo when it has none) and keep its bit right. */
-static void take_own(struct rt_g *g, int sig, siginfo_t *out)
-{
-	bool more;
-	uint32_t i = rt_sigq_take(&g->sigq, sig, &more);
-	if (i) {
-		*out = rt_sigq_ent(i)->si;
-		rt_sigq_free(i);
-	} else {
-		rt_sigq_default_info(out, sig, SI_USER);
-	}
-	if (more)
-		return;
-	rt_and64(&g->sigpending, ~BIT(sig));
-	rt_and64(&g->sigproc, ~BIT(sig));
-	/* a trampoline on this M may have pushed one and set the bit just
-	 * before we cleared it */
-	if (!rt_sigq_inbox_empty()) {
-		drain();
-		if (rt_sigq_has(&g->sigq, sig))
-			rt_or64(&g->sigpending, BIT(sig));
-	}
-}
-
-/* The same from the process queue. */
-static void take_proc(int sig, siginfo_t *out)
-{
-	bool more;
-	uint32_t i = rt_sigq_take(&pq, sig, &more);
-	if (i) {
-		*out = rt_sigq_ent(i)->si;
-		rt_sigq_free(i);
-	} else {
-		rt_sigq_default_info(out, sig, SI_USER);
-	}
-	if (!more) { /* an instance without siginfo goes with the last */
-		pnoinfo &= ~BIT(sig);
-		pnoinfo_fresh &= ~BIT(sig);
-		ppending &= ~BIT(sig);
-	}
-}
-
-/* ---- routing (siglock held) --------------------------------------------- */
 
 static void recompute_waitmask(void)
 {
@@ -477,160 +316,58 @@ static void waiter_remove(struct rt_g *g)
 	recompute_waitmask();
 }
 
-/* Give instance i (0: no siginfo) of sig to a waiter or a G that accepts
- * it; false when every G blocks it. */
-static bool route_one(int sig, uint32_t i, struct wakelist *wl)
-{
-	uint64_t b = BIT(sig);
-	for (struct rt_g **pp = &waiters; *pp; pp = &(*pp)->sigwnext) {
-		struct rt_g *w = *pp;
-		if (!(w->sigwaitset & b) || !rt_wake_claim(w, RT_WOKEN))
-			continue;
-		*pp = w->sigwnext;
-		w->sigwaitgot = sig;
-		w->sigwaitent = i;
-		w->sigwaitset = 0;
-		wl_add(wl, w);
-		return true;
-	}
-	struct rt_g *t = NULL;
-	rt_lock(&rt_sched.allglock);
-	for (struct rt_g *g = rt_sched.allg; g; g = g->allnext)
-		if (!(rt_load_relaxed(&g->sigmask) & b) &&
-		    rt_load(&g->status) != G_DEAD && !g->sigexited) {
-			t = g;
-			break;
-		}
-	if (t) {
-		rt_or64(&t->sigproc, b);
-		g_add(t, sig, i);
-		notify(t, sig, wl);
-	}
-	rt_unlock(&rt_sched.allglock);
-	return t != NULL;
-}
-
-/* Offer the process-pending instances not offered yet, oldest first. */
-static void route_fresh(struct wakelist *wl)
-{
-	if (!rt_xchg(&needroute, 0u))
-		return;
-	uint32_t prev = 0;
-	for (uint32_t i = pq.head, n; i; i = n) {
-		n = rt_sigq_next(i);
-		struct rt_sigent *e = rt_sigq_ent(i);
-		if (!e->fresh) {
-			prev = i;
-			continue;
-		}
-		e->fresh = false;
-		int sig = e->si.si_signo;
-		/* unlink it; route_one puts it on the G (or waiter) taking it */
-		if (prev)
-			rt_store_relaxed(&rt_sigq_ent(prev)->next, n);
-		else
-			pq.head = n;
-		if (pq.tail == i)
-			pq.tail = prev;
-		if (route_one(sig, i, wl)) {
-			pbit(sig);
-			continue;
-		}
-		/* every G blocks it: back in its place */
-		rt_store_relaxed(&e->next, n);
-		if (prev)
-			rt_store_relaxed(&rt_sigq_ent(prev)->next, i);
-		else
-			pq.head = i;
-		if (pq.tail == prev)
-			pq.tail = i;
-		prev = i;
-	}
-	for (uint64_t l = pnoinfo_fresh; l; l &= l - 1) {
-		int sig = __builtin_ctzll(l) + 1;
-		pnoinfo_fresh &= ~BIT(sig);
-		if (route_one(sig, 0, wl)) {
-			pnoinfo &= ~BIT(sig);
-			pbit(sig);
-		}
-	}
-	recompute_waitmask();
-}
-
 void rt_sig_dispatch(void)
 {
-	if (!rt_load(&incoming) && !rt_load(&needroute) &&
-	    rt_sigq_inbox_empty())
+	if (!rt_load(&incoming))
 		return;
-	rt_store(&incoming, (uint64_t)0); /* before the drain: see arrived */
+	uint64_t in = rt_xchg64(&incoming, 0);
 	struct wakelist wl = {0};
-	sig_lock();
+	rt_lock(&siglock);
 	/* Only new arrivals are routed: a signal every G blocked stays
 	 * process-pending until a G unblocks it (rt_sigmask_set) or waits
 	 * for it (rt_sigwait), which take it themselves; no rescans. */
-	drain();
-	route_fresh(&wl);
-	sig_unlock();
+	for (uint64_t left = in; left; left &= left - 1) {
+		int sig = __builtin_ctzll(left) + 1;
+		if (!route_one(sig, &wl))
+			ppending |= BIT(sig);
+	}
+	recompute_waitmask();
+	rt_unlock(&siglock);
 	wl_flush(&wl);
 }
 
-/* A new instance of sig (si as the kernel would fill it; NULL: SI_TKILL
- * from this process): its entry, 0 with *err = EAGAIN when the pool is
- * full and sig a real-time signal not sent by kill() (the kernel's rule;
- * others go on without their siginfo). */
-static uint32_t new_instance(int sig, const siginfo_t *si, int *err)
+void rt_sig_process_send(int sig, const siginfo_t *si)
 {
-	rt_sigq_init();
-	uint32_t i = rt_sigq_new(sig, si);
-	*err = !i && sig >= 32 && !(si && si->si_code == SI_USER) ? EAGAIN
-								    : 0;
-	return i;
-}
-
-int rt_sig_process_send(int sig, const siginfo_t *si)
-{
-	int err;
-	uint32_t i = new_instance(sig, si, &err);
-	if (err)
-		return err;
+	set_info(sig, si);
 	struct wakelist wl = {0};
-	sig_lock();
-	drain();
-	pq_add(sig, i);
-	route_fresh(&wl);
-	sig_unlock();
+	rt_lock(&siglock);
+	if (!route_one(sig, &wl))
+		ppending |= BIT(sig);
+	recompute_waitmask();
+	rt_unlock(&siglock);
 	wl_flush(&wl);
-	return 0;
 }
 
-int rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
+bool rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
 {
-	int err = 0;
-	uint32_t i = 0;
-	if (sig != RT_SIGCANCEL) {
-		i = new_instance(sig, si, &err);
-		if (err)
-			return err;
-	}
+	if (sig != RT_SIGCANCEL)
+		set_info(sig, si);
 	struct wakelist wl = {0};
-	sig_lock();
-	if (g->sigexited) { /* ending: natively the signal is lost too */
-		sig_unlock();
-		rt_sigq_free(i);
-		return 0;
-	}
 	/* a G in sigwait for it takes it at once */
-	if ((g->sigwaitset & BIT(sig)) && rt_wake_claim(g, RT_WOKEN)) {
-		waiter_remove(g);
-		g->sigwaitgot = sig;
-		g->sigwaitent = i;
-		wl_add(&wl, g);
-		sig_unlock();
-		wl_flush(&wl);
-		return 0;
+	if (g->sigwaitset & BIT(sig)) {
+		rt_lock(&siglock);
+		if ((g->sigwaitset & BIT(sig)) && rt_wake_claim(g, RT_WOKEN)) {
+			waiter_remove(g);
+			g->sigwaitgot = sig;
+			wl_add(&wl, g);
+		}
+		rt_unlock(&siglock);
+		if (wl.head) {
+			wl_flush(&wl);
+			return true;
+		}
 	}
-	g_add(g, sig, i);
-	sig_unlock();
+	rt_or64(&g->sigpending, BIT(sig));
 	if (g != rt_getg()) {
 		notify(g, sig, &wl);
 		if (!wl.head)
@@ -638,7 +375,7 @@ int rt_sig_send(struct rt_g *g, int sig, const siginfo_t *si)
 					  once it runs program code */
 	}
 	wl_flush(&wl);
-	return 0;
+	return true;
 }
 
 int rt_sigcheck(void)
@@ -648,16 +385,10 @@ int rt_sigcheck(void)
 	uint64_t d;
 	while ((d = deliverable(g)) != 0) {
 		int sig = __builtin_ctzll(d) + 1;
-		siginfo_t si;
-		if (sig == RT_SIGCANCEL) { /* a bit only, never queued */
-			rt_and64(&g->sigpending, ~BIT(sig));
-			rt_sigq_default_info(&si, sig, SI_TKILL);
-		} else {
-			sig_lock();
-			drain();
-			take_own(g, sig, &si);
-			sig_unlock();
-		}
+		rt_and64(&g->sigpending, ~BIT(sig));
+		rt_and64(&g->sigproc, ~BIT(sig));
+		siginfo_t si = infos[sig];
+		si.si_signo = sig;
 		int f = rt_sighooks.deliver(sig, &si);
 		if (f & RT_SIG_RAN)
 			g->sigran++;
@@ -670,39 +401,10 @@ uint32_t rt_sig_ran(void) { return rt_getg()->sigran; }
 
 uint64_t rt_sigpending(void)
 {
-	sig_lock();
-	drain();
-	uint64_t p = ppending;
-	sig_unlock();
+	rt_lock(&siglock);
+	uint64_t p = ppending | rt_load(&incoming);
+	rt_unlock(&siglock);
 	return p | rt_load(&rt_getg()->sigpending);
-}
-
-/* siglock held.  Move every process-pending instance of the signals in
- * take to the calling G, in order. */
-static void take_from_process(struct rt_g *g, uint64_t take)
-{
-	uint32_t prev = 0;
-	for (uint32_t i = pq.head, n; i; i = n) {
-		n = rt_sigq_next(i);
-		struct rt_sigent *e = rt_sigq_ent(i);
-		if (!(take & BIT(e->si.si_signo))) {
-			prev = i;
-			continue;
-		}
-		if (prev)
-			rt_store_relaxed(&rt_sigq_ent(prev)->next, n);
-		else
-			pq.head = n;
-		if (pq.tail == i)
-			pq.tail = prev;
-		e->fresh = false;
-		rt_sigq_put(&g->sigq, i);
-	}
-	rt_or64(&g->sigproc, take);
-	rt_or64(&g->sigpending, take);
-	ppending &= ~take;
-	pnoinfo &= ~take;
-	pnoinfo_fresh &= ~take;
 }
 
 void rt_sigmask_set(uint64_t mask)
@@ -711,16 +413,16 @@ void rt_sigmask_set(uint64_t mask)
 	uint64_t unblocked = g->sigmask & ~mask;
 	rt_store(&g->sigmask, mask);
 	/* process-pending signals this G now accepts become its own, so
-	 * they are delivered before pthread_sigmask returns (POSIX).  (May
-	 * run in the trampoline, via a handler's return: no routing here.) */
-	if (unblocked && (rt_load_relaxed(&ppending) | rt_load(&incoming) |
-			  !rt_sigq_inbox_empty())) {
-		sig_lock();
-		drain();
+	 * they are delivered before pthread_sigmask returns (POSIX) */
+	if (unblocked && (rt_load_relaxed(&ppending) | rt_load(&incoming))) {
+		rt_lock(&siglock);
+		ppending |= rt_xchg64(&incoming, 0);
 		uint64_t take = ppending & unblocked;
-		if (take)
-			take_from_process(g, take);
-		sig_unlock();
+		ppending &= ~take;
+		rt_unlock(&siglock);
+		rt_or64(&g->sigpending, take);
+		if (ppending)
+			kick_sysmon();
 	}
 }
 
@@ -738,60 +440,54 @@ bool rt_intr(bool on)
 
 static bool unlock_siglock(struct rt_g *g, void *arg)
 {
-	sig_unlock();
+	rt_unlock(&siglock);
 	return true;
 }
 
 int rt_sigwait(uint64_t set, int64_t deadline, int *sig, siginfo_t *si)
 {
 	struct rt_g *g = rt_getg();
-	siginfo_t tmp;
-	if (!si)
-		si = &tmp;
 	for (;;) {
-		sig_lock();
-		drain();
-		/* the thread's own first, then the process's (as Linux) */
+		rt_lock(&siglock);
+		ppending |= rt_xchg64(&incoming, 0);
 		uint64_t mine = rt_load(&g->sigpending) & set;
 		uint64_t proc = ppending & set;
 		if (mine || proc) {
 			int s = __builtin_ctzll(mine ? mine : proc) + 1;
 			if (mine)
-				take_own(g, s, si);
+				rt_and64(&g->sigpending, ~BIT(s));
 			else
-				take_proc(s, si);
-			sig_unlock();
+				ppending &= ~BIT(s);
+			rt_unlock(&siglock);
 			*sig = s;
-			si->si_signo = s;
+			if (si) {
+				*si = infos[s];
+				si->si_signo = s;
+			}
 			return 0;
 		}
 		if (deadline == 0) {
-			sig_unlock();
+			rt_unlock(&siglock);
 			return EAGAIN;
 		}
 		g->sigwaitset = set;
 		g->sigwaitgot = 0;
-		g->sigwaitent = 0;
 		g->sigwnext = waiters;
 		waiters = g;
 		rt_store(&waitmask, rt_load(&waitmask) | set);
 		rt_prepare_wait(g);
 		int r = rt_park(unlock_siglock, NULL, WAIT_SIGNAL, deadline);
-		sig_lock();
+		rt_lock(&siglock);
 		int got = g->sigwaitgot;
-		uint32_t ent = g->sigwaitent;
-		g->sigwaitent = 0;
 		if (!got) /* timed out or interrupted: leave the list */
 			waiter_remove(g);
-		sig_unlock();
+		rt_unlock(&siglock);
 		if (got) {
 			*sig = got;
-			if (ent)
-				*si = rt_sigq_ent(ent)->si;
-			else
-				rt_sigq_default_info(si, got, SI_USER);
-			rt_sigq_free(ent);
-			si->si_signo = got;
+			if (si) {
+				*si = infos[got];
+				si->si_signo = got;
+			}
 			return 0;
 		}
 		if (r == RT_TIMEDOUT)
@@ -812,47 +508,13 @@ void rt_sig_kset_add(uint64_t set)
 
 void rt_sig_gexit(struct rt_g *g)
 {
-	/* The thread takes no signal any more (natively exit_signals()).
-	 * A process-directed instance given to it that it did not take (it
-	 * blocked it meanwhile) goes back to the process; the others (sent
-	 * to this thread) die with it. */
-	struct wakelist wl = {0};
-	sig_lock();
-	drain();
-	g->sigexited = true;
-	uint64_t noinfo = rt_xchg64(&g->sigproc, 0) & rt_load(&g->sigpending);
-	for (uint32_t i = g->sigq.head, n; i; i = n) {
-		n = rt_sigq_next(i);
-		struct rt_sigent *e = rt_sigq_ent(i);
-		int sig = e->si.si_signo;
-		if (e->proc) {
-			noinfo &= ~BIT(sig);
-			pq_add(sig, i);
-		} else {
-			rt_sigq_free(i);
-		}
+	/* A process-directed signal given to a thread that ends without
+	 * taking it (it blocked it meanwhile) goes back to the process. */
+	uint64_t left = rt_xchg64(&g->sigproc, 0) & rt_load(&g->sigpending);
+	if (left) {
+		rt_or64(&incoming, left);
+		kick_sysmon();
 	}
-	g->sigq = (struct rt_sigq){0, 0};
-	for (uint64_t l = noinfo; l; l &= l - 1)
-		pq_add(__builtin_ctzll(l) + 1, 0);
-	rt_store(&g->sigpending, (uint64_t)0);
-	route_fresh(&wl);
-	sig_unlock();
-	wl_flush(&wl);
-}
-
-void rt_sig_ginit(struct rt_g *g)
-{
-	/* An instance the trampoline pushed for g's former life just before
-	 * it ended may still be in the inbox: it goes to the process. */
-	if (!rt_sigq_inbox_empty()) {
-		sig_lock();
-		drain();
-		sig_unlock();
-	}
-	g->sigexited = false;
-	g->sigq = (struct rt_sigq){0, 0};
-	g->sigwaitent = 0;
 }
 
 uint64_t rt_sig_kmask(void) { return rt_load(&rt_sig_kset); }
@@ -907,27 +569,13 @@ void rt_sig_on_os_thread(void (*f)(int, siginfo_t *, void *), int sig,
 	leave_os_thread(prev);
 }
 
-void rt_sig_enable(void)
-{
-	rt_sigq_init(); /* before the trampoline can need an entry */
-	rt_sysmon_running();
-}
+void rt_sig_enable(void) { rt_sysmon_running(); }
 
 void rt_sig_fork_child(void)
 {
 	siglock = (rt_mutex){0};
 	waiters = NULL;
-	ppending = pnoinfo = pnoinfo_fresh = 0;
-	pq = (struct rt_sigq){0, 0};
-	needroute = 0;
-	lostinfo = 0;
-	rt_sigq_fork_child();
-	struct rt_g *g = rt_getg();
-	g->sigq = (struct rt_sigq){0, 0};
-	g->sigproc = 0;
-	g->sigwaitent = 0;
-	if (g->m)
-		g->m->locks = 0;
+	ppending = 0;
 	incoming = 0;
 	waitmask = 0;
 	rt_sig_note = 0;

@@ -85,27 +85,3 @@ void rt_signal_minit(struct rt_m *m)
 	else
 		munmap(p, ALTSTACK_BYTES);
 }
-
-/* A handler frame the kernel built on one M is returned from (rt_sigreturn)
- * on whichever M runs the G by then: a handler run inline by the
- * trampoline may park or be preempted inside, and the G move.  rt_sigreturn
- * also restores the frame's sigaltstack setting, which would give this
- * OS thread the first M's alternate stack: two threads would then take
- * their SIGURG/SIGSEGV frames on the same memory and resume each other's
- * contexts.  Point the frame at the current M's own. */
-void rt_sig_frame_own_altstack(stack_t *ss)
-{
-	struct rt_g *g = rt_getg();
-	struct rt_m *m = g ? g->m : NULL;
-	if (!m)
-		return;
-	if (m->altstack) {
-		ss->ss_sp = m->altstack;
-		ss->ss_size = ALTSTACK_BYTES;
-		ss->ss_flags = 0;
-	} else {
-		ss->ss_sp = NULL;
-		ss->ss_size = 0;
-		ss->ss_flags = SS_DISABLE;
-	}
-}

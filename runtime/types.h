@@ -115,12 +115,6 @@ struct rt_stack {
 	bool user;           /* memory belongs to the program */
 };
 
-/* A FIFO of queued signal instances: indices into runtime/sig.c's pool
- * (0 = none), linked through the entries.  Guarded by sig.c's siglock. */
-struct rt_sigq {
-	uint32_t head, tail;
-};
-
 #define RT_G_MAGIC 0x47524e47u /* "GRNG" */
 #define RT_G_SHIM_BYTES 1024   /* opaque per-thread area owned by shim/ */
 
@@ -146,10 +140,7 @@ struct rt_g {
 	void *(*fn)(void *);
 	void *arg;
 
-	/* wake-once protocol: whoever sets bit 0 of wakeup readies the G.
-	 * The other bits count the waits (rt_prepare_wait starts the next
-	 * one, unclaimed), so a waker that chose the G by a state it read
-	 * can claim exactly that wait (rt_wake_claim_gen). */
+	/* wake-once protocol: whoever flips wakeup 0->1 readies the G. */
 	uint32_t wakeup;         /* atomic */
 	int32_t wakeres;         /* RT_WOKEN / RT_TIMEDOUT, set by the waker */
 	struct rt_timer timer;   /* sleep / timeout timer of this G */
@@ -182,15 +173,6 @@ struct rt_g {
 				    delivered (bit 31 = cancellation) */
 	uint64_t sigproc;        /* atomic: of sigpending, those routed here
 				    from the process (re-routed if it ends) */
-	struct rt_sigq sigq;     /* the instances pending on it, each with its
-				    siginfo, oldest first (sig.c's pool);
-				    siglock.  A bit of sigpending is set while
-				    one of its instances is queued here (or,
-				    the pool empty, one without a siginfo) */
-	uint32_t sigwaitent;     /* pool entry handed to the waiter with
-				    sigwaitgot (0: none); siglock */
-	bool sigexited;          /* past rt_sig_gexit: takes no instance
-				    any more; siglock (reset by rt_sig_ginit) */
 	uint32_t sigran;         /* handlers rt_sigcheck ran on it; own G */
 	uint64_t sigwaitset;     /* sigwait set while on sig.c's waiter list
 				    (guarded by its siglock) */
@@ -252,9 +234,7 @@ struct rt_m {
 	uint32_t park;           /* futex note: 0 asleep, 1 woken */
 	struct rt_m *schedlink;  /* sched.midle list; guarded by sched.lock */
 	uint32_t fastrand;       /* owner M */
-	int32_t locks;           /* runtime locks held that a signal handler
-				    must not run inside (sig.c's siglock);
-				    owner M, read by its trampoline */
+	int32_t locks;           /* runtime locks held (preemption check) */
 	void *native_tp;         /* TCB of g0 */
 
 	/* Action for the G that just switched out (mcall protocol): run by

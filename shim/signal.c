@@ -176,16 +176,12 @@ bool shim_intr_restart(bool restartable)
 
 /* ---- the trampoline ----------------------------------------------------- */
 
-/* May the G running on this M take a handler right here?  Not inside
- * greenrun's code, nor while the M holds siglock (m->locks: the handler
- * takes it again when it unblocks signals, runtime/sig.c), even from a
- * libc function greenrun called. */
+/* May the G running on this M take a handler right here? */
 static bool inline_ok(struct rt_g *g, ucontext_t *uc)
 {
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	struct rt_m *m = g->m;
 	return !rt_pc_in_greenrun(pc) && m && m->curg == g && m->p &&
-	       __atomic_load_n(&m->locks, __ATOMIC_RELAXED) == 0 &&
 	       __atomic_load_n(&m->p->status, __ATOMIC_SEQ_CST) == P_RUNNING;
 }
 
@@ -223,14 +219,11 @@ static void tramp(int sig, siginfo_t *si, void *ucv)
 			set_kmask(rt_sig_kmask());
 			if (sync && !mine)
 				default_action(sig);
-			struct rt_m *m = g->m;
 			run_action(sig, si, uc);
 			/* one raised inside the handler (blocked there) is
 			 * delivered as soon as it returns, as natively */
 			if (rt_sig_pending_self())
 				rt_sigcheck();
-			if (rt_getg()->m != m) /* the G moved meanwhile */
-				rt_sig_frame_own_altstack(&uc->uc_stack);
 		} else if (tdir || (mine && !waited)) {
 			rt_sig_pend_self(sig, si);
 		} else {
@@ -489,10 +482,10 @@ int shim_kill_g(struct rt_g *g, int sig, const siginfo_t *si)
 	if (h == SIG_IGN)
 		return 0; /* discarded at generation, as the kernel does */
 	need(BIT(sig));
-	int e = rt_sig_send(g, sig, si);
-	if (!e && g == rt_getg()) /* to oneself: delivered before returning */
+	rt_sig_send(g, sig, si);
+	if (g == rt_getg()) /* to oneself: delivered before returning */
 		rt_sigcheck();
-	return e;
+	return 0;
 }
 
 /* The siginfo of a signal this process sends itself. */
@@ -517,11 +510,7 @@ static int self_send(int sig, siginfo_t *si)
 		return 0;
 	need(BIT(sig));
 	rt_sig_enable();
-	int e = rt_sig_process_send(sig, si);
-	if (e) {
-		errno = e; /* a real-time signal, the queue full */
-		return -1;
-	}
+	rt_sig_process_send(sig, si);
 	rt_sigcheck(); /* this thread may be the one that takes it */
 	return 0;
 }
