@@ -203,19 +203,6 @@ void shim_fdcache_add(int fd, uint32_t gen, unsigned bits)
 	rt_store_relaxed(c, (uint64_t)(have | bits) << 32 | gen);
 }
 
-void shim_fd_mark_shared(int fd)
-{
-	uint32_t *s = slot(fd, false);
-	if (!s)
-		return;
-	struct shim_fd f = unpack(rt_load_relaxed(s));
-	if (f.kind != FDK_UNKNOWN && !f.shared) {
-		f.shared = 1;
-		rt_store_relaxed(s, pack(f));
-	}
-	cache_clear(fd);
-}
-
 void shim_fd_mark_shared_all(void)
 {
 	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
@@ -312,21 +299,21 @@ __attribute__((destructor)) static void fd_restore_at_exit(void)
 }
 
 /* In the child of fork(): listening sockets made non-blocking by the
- * parent are shared with it: mark them inherited (see shim_fd_restore). */
+ * parent are shared with it: mark them inherited (see shim_fd_restore).
+ * Every fd is already marked shared (the flag cache): fork's prepare
+ * handler and our _Fork mark them all before forking. */
 void shim_fd_fork_child(void)
 {
 	for (int ci = 0; ci < FD_MAX / FD_CHUNK; ci++) {
 		uint32_t *c = rt_load_acq(&chunks[ci]);
 		for (int i = 0; c && i < FD_CHUNK; i++) {
 			struct shim_fd f = unpack(c[i]);
-			if (f.nbunder == 1)
+			if (f.nbunder == 1) {
 				f.nbunder = 2;
-			if (f.kind != FDK_UNKNOWN)
-				f.shared = 1; /* the parent holds them too */
-			c[i] = pack(f);
+				c[i] = pack(f);
+			}
 		}
 	}
-	shim_fdcache_invalidate();
 }
 
 /* ---- close and the dup family -------------------------------------------- */

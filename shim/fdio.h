@@ -82,8 +82,6 @@ void shim_fd_nbunder(int fd, struct shim_fd *f);
 void shim_fdcache_invalidate(void);
 /* Every fd open now may be shared with a child process about to exist. */
 void shim_fd_mark_shared_all(void);
-/* fd is being sent to another process (SCM_RIGHTS). */
-void shim_fd_mark_shared(int fd);
 /* Cached state of fd: bits SHIM_FC_* known now, or 0. */
 #define SHIM_FC_NB_KNOWN 1u  /* the program's O_NONBLOCK is known: */
 #define SHIM_FC_NB 2u        /* ... and set */

@@ -244,24 +244,17 @@ EXPORT long syscall(long n, ...)
 			return 0;
 		}
 	}
-	if ((n == SYS_fork || n == SYS_vfork || n == SYS_clone ||
-	     n == SYS_clone3 || n == SYS_sendmsg || n == SYS_sendmmsg) &&
+	if (n == SYS_fork && rt_started() && !shim_in_vfork)
+		/* a plain fork: our _Fork marks the fds shared and rebuilds
+		 * the child, as fork's handlers would */
+		return _Fork();
+	if ((n == SYS_vfork || n == SYS_clone || n == SYS_clone3 ||
+	     n == SYS_sendmsg || n == SYS_sendmmsg) &&
 	    rt_started() && !shim_in_vfork)
 		/* a child process (or a thread greenrun will not know of), or
 		 * the receiver of a message that may carry fds, may share
 		 * our files from now on: the flag cache (fdio.h) */
 		shim_fd_mark_shared_all();
-	if (n == SYS_fork && rt_started() && !shim_in_vfork) {
-		/* a plain fork: rebuild the child as fork's handler would */
-		long pid = rt_syscall6(n, a1, a2, a3, a4, a5, a6);
-		if (pid == 0)
-			shim_fork_child();
-		if (pid < 0 && pid > -4096) {
-			errno = (int)-pid;
-			return -1;
-		}
-		return pid;
-	}
 	/* Any other system call made through syscall() may block (a raw
 	 * read, wait4, ...): let sysmon hand the P off if it does.  The fast
 	 * path costs two atomics. */

@@ -177,7 +177,8 @@ static int sock_family(int fd)
 	return ss.ss_family;
 }
 
-/* Non-blocking connect said EINPROGRESS: wait writable, then SO_ERROR. */
+/* Non-blocking connect said EINPROGRESS: wait writable, then collect the
+ * outcome with a second connect. */
 static int connect_finish(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	int64_t dl = shim_sock_deadline(fd, RT_POLL_W);
